@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "wire.h"
+
+#include "crypto.h"
+
+itk_err
+itk_wire_pack(const ProtobufCMessage *m, itk_buf *out)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *dst;
+	itk_err r;
+
+	if ((r = itk_buf_reserve(out, n, &dst)) != ITK_OK) {
+		return r;
+	}
+	if (protobuf_c_message_pack(m, dst) != n) {
+		return ITK_E_INTERNAL;
+	}
+	return ITK_OK;
+}
+
+void
+itk_wire_free(void *m)
+{
+	if (m != NULL) {
+		protobuf_c_message_free_unpacked(m, NULL);
+	}
+}
+
+/* Caps, then unpacks.  The checks of each message follow in its decoder. */
+static itk_err
+unpack(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
+       size_t max, ProtobufCMessage **out)
+{
+	ProtobufCMessage *m;
+
+	if (len > max) {
+		return ITK_E_TOO_BIG;
+	}
+	if (len > 0 && p == NULL) {
+		return ITK_E_INTERNAL;
+	}
+	if ((m = protobuf_c_message_unpack(d, NULL, len, p)) == NULL) {
+		return ITK_E_FORMAT;
+	}
+	*out = m;
+	return ITK_OK;
+}
+
+static bool
+len_is(ProtobufCBinaryData b, size_t n)
+{
+	return b.len == n;
+}
+
+/*
+ * The shape of every decoder: unpack under a cap, run the message's own
+ * check, free on failure.
+ */
+#define DECODER(fn, type, desc, max, check)                                  \
+	itk_err fn(const uint8_t *p, size_t len, type **out)                 \
+	{                                                                    \
+		ProtobufCMessage *pm = NULL;                                 \
+		itk_err r;                                                   \
+		if ((r = unpack(&(desc), p, len, (max), &pm)) != ITK_OK) {   \
+			return r;                                            \
+		}                                                            \
+		if ((r = check((type *)pm)) != ITK_OK) {                     \
+			itk_wire_free(pm);                                   \
+			return r;                                            \
+		}                                                            \
+		*out = (type *)pm;                                           \
+		return ITK_OK;                                               \
+	}
+
+static itk_err
+check_submission(const itk_pb_submission *m)
+{
+	if (m->version != ITK_WIRE_VERSION) {
+		return ITK_E_VERSION;
+	}
+	if (m->sealed.len == 0) {
+		return ITK_E_MISSING;
+	}
+	if (!itk_sealed_len_ok(m->sealed.len)) {
+		return ITK_E_RANGE;
+	}
+	return ITK_OK;
+}
+
+static itk_err
+check_key_bundle(const itk_pb_key_bundle *m)
+{
+	if (m->body.len == 0 || m->signature.len == 0) {
+		return ITK_E_MISSING;
+	}
+	if (!len_is(m->signature, ITK_SIG_LEN)) {
+		return ITK_E_RANGE;
+	}
+	return ITK_OK;
+}
+
+static itk_err
+check_key_bundle_body(const itk_pb_key_bundle_body *m)
+{
+	if (m->version != ITK_WIRE_VERSION) {
+		return ITK_E_VERSION;
+	}
+	if (m->n_intake_keys == 0 || m->origin == NULL ||
+	    m->origin[0] == '\0') {
+		return ITK_E_MISSING;
+	}
+	if (m->n_intake_keys > ITK_BUNDLE_KEYS_MAX ||
+	    !len_is(m->receipt_public_key, ITK_SIGN_PK_LEN) ||
+	    !len_is(m->log_public_key, ITK_SIGN_PK_LEN) ||
+	    !len_is(m->org_public_key, ITK_SIGN_PK_LEN)) {
+		return ITK_E_RANGE;
+	}
+	for (size_t i = 0; i < m->n_intake_keys; i++) {
+		const Intake__V1__IntakeKey *k = m->intake_keys[i];
+		if (!len_is(k->public_key, ITK_PK_LEN) ||
+		    k->not_after < k->not_before ||
+		    k->key_id != itk_intake_key_id(k->public_key.data)) {
+			return ITK_E_RANGE;
+		}
+	}
+	return ITK_OK;
+}
+
+static itk_err
+check_receipt(const itk_pb_receipt *m)
+{
+	if (m->body.len == 0 || m->signature.len == 0) {
+		return ITK_E_MISSING;
+	}
+	return len_is(m->signature, ITK_SIG_LEN) ? ITK_OK : ITK_E_RANGE;
+}
+
+static itk_err
+check_receipt_body(const itk_pb_receipt_body *m)
+{
+	if (m->version != ITK_WIRE_VERSION) {
+		return ITK_E_VERSION;
+	}
+	return len_is(m->submission_id, ITK_HASH_LEN) ? ITK_OK : ITK_E_RANGE;
+}
+
+static itk_err
+check_inner(const itk_pb_inner *m)
+{
+	if (m->version != ITK_WIRE_VERSION) {
+		return ITK_E_VERSION;
+	}
+	if (m->reply_public_key.len == 0 || m->mailbox_id.len == 0) {
+		return ITK_E_MISSING;
+	}
+	if (!len_is(m->reply_public_key, ITK_PK_LEN) ||
+	    !len_is(m->mailbox_id, ITK_MAILBOX_ID_LEN) ||
+	    (m->thread_id.len != 0 && !len_is(m->thread_id, ITK_HASH_LEN))) {
+		return ITK_E_RANGE;
+	}
+	return ITK_OK;
+}
+
+static itk_err
+check_reply_body(const itk_pb_reply_body *m)
+{
+	return m->version == ITK_WIRE_VERSION ? ITK_OK : ITK_E_VERSION;
+}
+
+static itk_err
+check_reply(const itk_pb_reply *m)
+{
+	if (!len_is(m->reply_id, ITK_HASH_LEN) ||
+	    !len_is(m->mailbox_id, ITK_MAILBOX_ID_LEN) ||
+	    !itk_sealed_len_ok(m->sealed.len)) {
+		return ITK_E_RANGE;
+	}
+	return ITK_OK;
+}
+
+static itk_err
+check_mailbox_page(const itk_pb_mailbox_page *m)
+{
+	for (size_t i = 0; i < m->n_replies; i++) {
+		itk_err r = check_reply(m->replies[i]);
+		if (r != ITK_OK) {
+			return r;
+		}
+	}
+	return ITK_OK;
+}
+
+static itk_err
+check_error(const itk_pb_error *m)
+{
+	return m->code == 0 ? ITK_E_MISSING : ITK_OK;
+}
+
+static itk_err
+check_worker_request(const itk_pb_worker_request *m)
+{
+	if (m->version != ITK_WIRE_VERSION) {
+		return ITK_E_VERSION;
+	}
+	for (size_t i = 0; i < m->n_acks; i++) {
+		if (!len_is(m->acks[i], ITK_HASH_LEN)) {
+			return ITK_E_RANGE;
+		}
+	}
+	for (size_t i = 0; i < m->n_replies; i++) {
+		itk_err r = check_reply(m->replies[i]);
+		if (r != ITK_OK) {
+			return r;
+		}
+	}
+	return ITK_OK;
+}
+
+static itk_err
+check_gateway_response(const itk_pb_gateway_response *m)
+{
+	if (m->version != ITK_WIRE_VERSION) {
+		return ITK_E_VERSION;
+	}
+	for (size_t i = 0; i < m->n_deliveries; i++) {
+		const Intake__V1__Delivery *d = m->deliveries[i];
+		itk_err r;
+		if (d->submission == NULL) {
+			return ITK_E_MISSING;
+		}
+		if (!len_is(d->submission_id, ITK_HASH_LEN)) {
+			return ITK_E_RANGE;
+		}
+		if ((r = check_submission(d->submission)) != ITK_OK) {
+			return r;
+		}
+	}
+	return ITK_OK;
+}
+
+DECODER(itk_wire_submission_decode, itk_pb_submission,
+	intake__v1__submission__descriptor, ITK_SUBMISSION_MAX,
+	check_submission)
+DECODER(itk_wire_key_bundle_decode, itk_pb_key_bundle,
+	intake__v1__key_bundle__descriptor, ITK_KEY_BUNDLE_MAX,
+	check_key_bundle)
+DECODER(itk_wire_key_bundle_body_decode, itk_pb_key_bundle_body,
+	intake__v1__key_bundle_body__descriptor, ITK_KEY_BUNDLE_MAX,
+	check_key_bundle_body)
+DECODER(itk_wire_receipt_decode, itk_pb_receipt,
+	intake__v1__receipt__descriptor, ITK_RECEIPT_MAX, check_receipt)
+DECODER(itk_wire_receipt_body_decode, itk_pb_receipt_body,
+	intake__v1__receipt_body__descriptor, ITK_RECEIPT_MAX,
+	check_receipt_body)
+DECODER(itk_wire_inner_decode, itk_pb_inner,
+	intake__v1__inner_message__descriptor, ITK_INNER_MAX, check_inner)
+DECODER(itk_wire_reply_body_decode, itk_pb_reply_body,
+	intake__v1__reply_body__descriptor, ITK_REPLY_BODY_MAX,
+	check_reply_body)
+DECODER(itk_wire_mailbox_page_decode, itk_pb_mailbox_page,
+	intake__v1__mailbox_page__descriptor, ITK_MAILBOX_PAGE_MAX,
+	check_mailbox_page)
+DECODER(itk_wire_error_decode, itk_pb_error, intake__v1__error__descriptor,
+	ITK_ERROR_MAX, check_error)
+DECODER(itk_wire_worker_request_decode, itk_pb_worker_request,
+	intake__v1__worker_request__descriptor, ITK_WORKER_REQUEST_MAX,
+	check_worker_request)
+DECODER(itk_wire_gateway_response_decode, itk_pb_gateway_response,
+	intake__v1__gateway_response__descriptor, ITK_GATEWAY_RESPONSE_MAX,
+	check_gateway_response)

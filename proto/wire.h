@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef ITK_WIRE_H
+#define ITK_WIRE_H
+
+/*
+ * The one place protobuf-c decoding happens.  Each decoder caps the input
+ * size before protobuf sees it, checks the version and the fields every
+ * reader relies on (lengths of keys and ids), and returns a specific
+ * itk_err.  A decoded message is freed with the matching _free function or
+ * itk_wire_free.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "intake.pb-c.h"
+
+#define ITK_WIRE_VERSION 1u
+
+/* Size caps (bytes) applied before decoding; see docs/protocol.md. */
+#define ITK_SUBMISSION_MAX	 (1024u * 1024u + 4096u)
+#define ITK_INNER_MAX		 (1024u * 1024u)
+#define ITK_KEY_BUNDLE_MAX	 (16u * 1024u)
+#define ITK_RECEIPT_MAX		 1024u
+#define ITK_REPLY_BODY_MAX	 (1024u * 1024u)
+#define ITK_MAILBOX_PAGE_MAX	 (8u * 1024u * 1024u)
+#define ITK_WORKER_REQUEST_MAX	 (16u * 1024u * 1024u)
+#define ITK_GATEWAY_RESPONSE_MAX (64u * 1024u * 1024u)
+#define ITK_ERROR_MAX		 4096u
+#define ITK_BUNDLE_KEYS_MAX	 16u
+
+typedef Intake__V1__Submission itk_pb_submission;
+typedef Intake__V1__KeyBundle itk_pb_key_bundle;
+typedef Intake__V1__KeyBundleBody itk_pb_key_bundle_body;
+typedef Intake__V1__Receipt itk_pb_receipt;
+typedef Intake__V1__ReceiptBody itk_pb_receipt_body;
+typedef Intake__V1__InnerMessage itk_pb_inner;
+typedef Intake__V1__ReplyBody itk_pb_reply_body;
+typedef Intake__V1__Reply itk_pb_reply;
+typedef Intake__V1__MailboxPage itk_pb_mailbox_page;
+typedef Intake__V1__Error itk_pb_error;
+typedef Intake__V1__WorkerRequest itk_pb_worker_request;
+typedef Intake__V1__GatewayResponse itk_pb_gateway_response;
+
+/* Serializes any message, appending to out (capped by out's maximum). */
+itk_err itk_wire_pack(const ProtobufCMessage *m, itk_buf *out) ITK_WUR;
+/* Frees any decoded message; NULL is fine. */
+void itk_wire_free(void *m);
+
+/*
+ * Decoders.  On ITK_OK *out owns a message; on failure *out is untouched.
+ * Errors: ITK_E_TOO_BIG (over the cap), ITK_E_FORMAT (not protobuf),
+ * ITK_E_VERSION (version != 1), ITK_E_MISSING (a required field is empty),
+ * ITK_E_RANGE (a key or id has the wrong length).
+ */
+itk_err itk_wire_submission_decode(const uint8_t *p, size_t len,
+				   itk_pb_submission **out) ITK_WUR;
+itk_err itk_wire_key_bundle_decode(const uint8_t *p, size_t len,
+				   itk_pb_key_bundle **out) ITK_WUR;
+itk_err itk_wire_key_bundle_body_decode(const uint8_t *p, size_t len,
+					itk_pb_key_bundle_body **out) ITK_WUR;
+itk_err itk_wire_receipt_decode(const uint8_t *p, size_t len,
+				itk_pb_receipt **out) ITK_WUR;
+itk_err itk_wire_receipt_body_decode(const uint8_t *p, size_t len,
+				     itk_pb_receipt_body **out) ITK_WUR;
+itk_err itk_wire_inner_decode(const uint8_t *p, size_t len,
+			      itk_pb_inner **out) ITK_WUR;
+itk_err itk_wire_reply_body_decode(const uint8_t *p, size_t len,
+				   itk_pb_reply_body **out) ITK_WUR;
+itk_err itk_wire_mailbox_page_decode(const uint8_t *p, size_t len,
+				     itk_pb_mailbox_page **out) ITK_WUR;
+itk_err itk_wire_error_decode(const uint8_t *p, size_t len,
+			      itk_pb_error **out) ITK_WUR;
+itk_err itk_wire_worker_request_decode(const uint8_t *p, size_t len,
+				       itk_pb_worker_request **out) ITK_WUR;
+itk_err itk_wire_gateway_response_decode(const uint8_t *p, size_t len,
+					 itk_pb_gateway_response **out) ITK_WUR;
+
+#endif
