@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef ITK_VAULT_H
+#define ITK_VAULT_H
+
+/*
+ * The vault: one LMDB environment holding cases, the messages of each case
+ * (the original sealed bytes), triage state, quarantine and mailboxes.
+ * Nothing a submitter wrote is stored in the clear: the sealed bytes are
+ * ciphertext to the intake key, and the reply key and mailbox id are
+ * encrypted under the vault key (held only at the worker tier).  Layout:
+ * docs/vault.md.
+ *
+ * Several worker processes may open the same vault; LMDB serialises their
+ * write transactions.  Every commit is idempotent on the submission id.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "labels.h"
+
+#define VAULT_KEY_LEN 32u
+#define VAULT_ID_LEN  32u
+
+typedef struct vault vault;
+
+typedef struct {
+	const char *dir;      /* directory of the LMDB environment */
+	uint64_t map_size;    /* bytes; 0 = default (4 GiB) */
+	bool read_only;       /* auditors and backups */
+} vault_options;
+
+/*
+ * Opens (creating if needed, unless read_only) the vault in opts->dir.
+ * vault_key: the 32-byte key under which contact data is encrypted; may be
+ * NULL for read_only opens that never decrypt.
+ */
+itk_err vault_open(const vault_options *opts,
+		   const uint8_t vault_key[VAULT_KEY_LEN], vault **out) ITK_WUR;
+/* Closes and frees; NULL is fine.  Wipes the vault key copy. */
+void vault_free(vault *v);
+
+/* One opened, triaged submission to commit. */
+typedef struct {
+	uint8_t submission_id[VAULT_ID_LEN]; /* SHA-256(sealed) */
+	uint32_t intake_key_id;
+	uint64_t accepted_at;	 /* gateway's (rounded) accept time */
+	const uint8_t *sealed;	 /* original sealed bytes */
+	size_t sealed_len;
+	itk_queue queue;
+	itk_urgency urgency;
+	itk_lang language;
+	uint32_t channel;	 /* intake.v1.Channel */
+	const uint8_t *mailbox_id; /* 32 bytes, from the inner message */
+	const uint8_t *reply_pk;   /* 32 bytes, from the inner message */
+	const uint8_t *thread_id;  /* NULL, or 32 bytes: case to join */
+} vault_message;
+
+/* A submission that could not be opened or parsed. */
+typedef struct {
+	uint8_t submission_id[VAULT_ID_LEN];
+	uint32_t intake_key_id;
+	uint64_t accepted_at;
+	const uint8_t *sealed;
+	size_t sealed_len;
+	itk_err reason;		 /* why: ITK_E_DECRYPT, ITK_E_FORMAT, ... */
+} vault_quarantine_item;
+
+typedef enum {
+	VAULT_STORED_NEW_CASE = 0,   /* opened a new case */
+	VAULT_STORED_FOLLOW_UP = 1,  /* joined an existing case */
+	VAULT_STORED_DUPLICATE = 2,  /* already in the vault: nothing done */
+	VAULT_STORED_QUARANTINED = 3,
+} vault_outcome;
+
+typedef struct {
+	uint8_t case_id[VAULT_ID_LEN]; /* zero for quarantine */
+	vault_outcome outcome;
+} vault_result;
+
+/*
+ * Commits n messages and m quarantine items in ONE write transaction
+ * (one fsync).  Idempotent: a submission id already stored (as message or
+ * quarantine) is VAULT_STORED_DUPLICATE and changes nothing.  Thread
+ * linking: a message whose mailbox id (or thread_id) matches an open case
+ * joins it.  results (n + m entries, messages first) may be NULL.
+ * All or nothing: on failure nothing was written.
+ */
+itk_err vault_commit(vault *v, const vault_message *msgs, size_t n,
+		     const vault_quarantine_item *q, size_t m,
+		     vault_result *results) ITK_WUR;
+
+/* Whether a submission id is stored (message or quarantine). */
+itk_err vault_contains(vault *v, const uint8_t id[VAULT_ID_LEN],
+		       bool *present) ITK_WUR;
+
+typedef struct {
+	uint64_t cases;
+	uint64_t messages;
+	uint64_t quarantined;
+	uint64_t open_by_queue[ITK_QUEUE_COUNT];
+} vault_stats;
+
+itk_err vault_get_stats(vault *v, vault_stats *out) ITK_WUR;
+
+/* A stored message as seen by tests, the operator tier and auditors. */
+typedef struct {
+	uint8_t submission_id[VAULT_ID_LEN];
+	uint8_t case_id[VAULT_ID_LEN];
+	uint64_t accepted_at;
+	itk_queue queue;
+	itk_urgency urgency;
+	itk_lang language;
+	const uint8_t *sealed; /* valid only during the callback */
+	size_t sealed_len;
+} vault_message_view;
+
+/* Calls fn for every stored message in submission-id order; stops early
+ * and returns fn's error if fn returns non-ITK_OK. */
+itk_err vault_foreach_message(vault *v,
+			      itk_err (*fn)(const vault_message_view *m,
+					    void *arg),
+			      void *arg) ITK_WUR;
+
+#endif
