@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "link.h"
+
+#include <stdlib.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+struct wk_link {
+	nng_socket sock;
+	int open;
+};
+
+itk_err
+wk_link_new(const char *url, wk_link **out)
+{
+	wk_link *l;
+	itk_err r = ITK_E_NET;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		return ITK_E_NOMEM;
+	}
+	if (nng_req0_open(&l->sock) != 0) {
+		goto out;
+	}
+	l->open = 1;
+	/*
+	 * No automatic resend: a request that times out is replaced by a
+	 * new one carrying the same acks, and the gateway's leases expire.
+	 */
+	if (nng_socket_set_ms(l->sock, NNG_OPT_REQ_RESENDTIME,
+			      NNG_DURATION_INFINITE) != 0 ||
+	    nng_socket_set_ms(l->sock, NNG_OPT_RECONNMINT, 50) != 0 ||
+	    nng_socket_set_ms(l->sock, NNG_OPT_RECONNMAXT, 2000) != 0 ||
+	    nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ,
+				ITK_GATEWAY_RESPONSE_MAX) != 0) {
+		goto out;
+	}
+	if (nng_dial(l->sock, url, NULL, NNG_FLAG_NONBLOCK) != 0) {
+		r = ITK_E_CONFIG;
+		goto out;
+	}
+	*out = l;
+	l = NULL; /* transferred */
+	r = ITK_OK;
+out:
+	wk_link_free(l);
+	return r;
+}
+
+void
+wk_link_free(wk_link *l)
+{
+	if (l == NULL) {
+		return;
+	}
+	if (l->open) {
+		nng_close(l->sock);
+	}
+	free(l);
+}
+
+itk_err
+wk_link_exchange(wk_link *l, const itk_pb_worker_request *req,
+		 uint32_t timeout_ms, itk_pb_gateway_response **resp)
+{
+	nng_msg *m = NULL;
+	size_t n = protobuf_c_message_get_packed_size(&req->base);
+	itk_err r = ITK_E_NET;
+
+	if (n > ITK_WORKER_REQUEST_MAX) {
+		return ITK_E_TOO_BIG;
+	}
+	if (nng_msg_alloc(&m, n) != 0) {
+		return ITK_E_NOMEM;
+	}
+	if (protobuf_c_message_pack(&req->base, nng_msg_body(m)) != n) {
+		nng_msg_free(m);
+		return ITK_E_INTERNAL;
+	}
+	if (nng_socket_set_ms(l->sock, NNG_OPT_SENDTIMEO,
+			      (nng_duration)timeout_ms) != 0 ||
+	    nng_socket_set_ms(l->sock, NNG_OPT_RECVTIMEO,
+			      (nng_duration)timeout_ms) != 0) {
+		nng_msg_free(m);
+		return ITK_E_NET;
+	}
+	if (nng_sendmsg(l->sock, m, 0) != 0) {
+		nng_msg_free(m);
+		return ITK_E_NET;
+	}
+	m = NULL; /* transferred */
+	if (nng_recvmsg(l->sock, &m, 0) != 0) {
+		return ITK_E_NET;
+	}
+	r = itk_wire_gateway_response_decode(nng_msg_body(m), nng_msg_len(m),
+					     resp);
+	nng_msg_free(m);
+	return r;
+}
