@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef ITK_VAULT_IMPL_H
+#define ITK_VAULT_IMPL_H
+
+/*
+ * Internals shared by the vault's files; nothing outside vault/ includes
+ * this.  Byte layouts of every record: docs/vault.md.
+ */
+
+#include <lmdb.h>
+
+#include "buf.h"
+
+#include "vault.h"
+
+/* Version of the whole layout, in meta "format"; and of each record. */
+#define VAULT_FORMAT_VERSION 1u
+#define VAULT_REC_VERSION    1u
+
+#define VAULT_MAILBOX_LEN  32u
+#define VAULT_REPLY_PK_LEN 32u
+#define VAULT_HASH_LEN     32u
+/* Contact plaintext: reply pk || mailbox id. */
+#define VAULT_CONTACT_PT_LEN (VAULT_REPLY_PK_LEN + VAULT_MAILBOX_LEN)
+/* Stored contact: 24-byte nonce || ciphertext || 16-byte tag. */
+#define VAULT_NONCE_LEN 24u
+#define VAULT_TAG_LEN   16u
+#define VAULT_CONTACT_BLOB_LEN                                                \
+	(VAULT_NONCE_LEN + VAULT_CONTACT_PT_LEN + VAULT_TAG_LEN)
+
+/* Fixed record sizes (docs/vault.md). */
+#define VAULT_CASE_FIXED_LEN 25u
+#define VAULT_MSG_FIXED_LEN  56u
+#define VAULT_QUAR_FIXED_LEN 19u
+#define VAULT_MBX_VAL_LEN    (1u + VAULT_ID_LEN)
+#define VAULT_QKEY_LEN       (1u + 1u + 8u + VAULT_ID_LEN)
+#define VAULT_COUNTERS_LEN   (1u + 8u * (3u + ITK_QUEUE_COUNT))
+
+/* Case flags (one byte; unknown bits are a format error). */
+#define VAULT_CASE_OPEN        0x01u
+#define VAULT_CASE_HAS_CONTACT 0x02u
+#define VAULT_CASE_FLAGS_KNOWN (VAULT_CASE_OPEN | VAULT_CASE_HAS_CONTACT)
+
+/* The named databases, in the order they are opened. */
+typedef enum {
+	VAULT_DB_META = 0,
+	VAULT_DB_MESSAGES,
+	VAULT_DB_CASES,
+	VAULT_DB_MAILBOXES,
+	VAULT_DB_QUEUE,
+	VAULT_DB_QUARANTINE,
+	VAULT_DB_COUNT
+} vault_db;
+
+struct vault {
+	MDB_env *env;
+	MDB_dbi dbi[VAULT_DB_COUNT];
+	bool read_only;
+	/* sodium_malloc'd, read-only between uses; NULL without a vault key.
+	 * keys[0]: contact AEAD key, keys[1]: mailbox index MAC key. */
+	uint8_t *keys;
+};
+
+typedef struct {
+	uint64_t cases;
+	uint64_t messages;
+	uint64_t quarantined;
+	uint64_t open_by_queue[ITK_QUEUE_COUNT];
+} vault_counters;
+
+/* A decoded case record. */
+typedef struct {
+	uint8_t id[VAULT_ID_LEN];
+	uint8_t queue, urgency, language, flags;
+	uint64_t created, updated;
+	uint32_t message_count;
+	uint8_t contact[VAULT_CONTACT_BLOB_LEN]; /* if HAS_CONTACT */
+} vault_case_rec;
+
+/* A decoded message record; sealed points into LMDB's memory. */
+typedef struct {
+	uint8_t case_id[VAULT_ID_LEN];
+	uint64_t accepted_at;
+	uint32_t intake_key_id;
+	uint8_t queue, urgency, language;
+	uint32_t channel;
+	const uint8_t *sealed;
+	size_t sealed_len;
+} vault_msg_rec;
+
+/* A decoded quarantine record. */
+typedef struct {
+	uint16_t reason;
+	uint64_t accepted_at;
+	uint32_t intake_key_id;
+	const uint8_t *sealed;
+	size_t sealed_len;
+} vault_quar_rec;
+
+/*
+ * What one write transaction changed.  Every per-change function below
+ * takes the vault_txn; vault_txn_changed is the single spot where the
+ * Merkle log (a later issue) will append its leaf in the same transaction.
+ */
+typedef enum {
+	VAULT_CHANGE_MESSAGE = 1,
+	VAULT_CHANGE_QUARANTINE = 2,
+	VAULT_CHANGE_CASE = 3,
+} vault_change;
+
+typedef struct {
+	vault *v;
+	MDB_txn *txn;
+	vault_counters counters; /* staged, written at commit */
+	uint64_t changes;        /* vault_txn_changed calls so far */
+} vault_txn;
+
+/* Maps an LMDB return code to itk_err. */
+itk_err vault_mdb_err(int rc);
+
+/* Write transactions (vault.c). */
+itk_err vault_txn_begin(vault *v, vault_txn *t) ITK_WUR;
+/* Writes the staged counters and commits; aborts on failure. */
+itk_err vault_txn_commit(vault_txn *t) ITK_WUR;
+void vault_txn_abort(vault_txn *t);
+/* The log hook: called once per logical change with the record stored. */
+itk_err vault_txn_changed(vault_txn *t, vault_change kind, const uint8_t *key,
+			  size_t klen, const uint8_t *val,
+			  size_t vlen) ITK_WUR;
+
+/* Records (record.c).  Encoders append to b; decoders never read past
+ * the value and fail with ITK_E_FORMAT / ITK_E_VERSION. */
+itk_err vault_case_encode(const vault_case_rec *c, itk_buf *b) ITK_WUR;
+itk_err vault_case_decode(const uint8_t *p, size_t n,
+			  vault_case_rec *c) ITK_WUR;
+itk_err vault_msg_encode(const vault_msg_rec *m, itk_buf *b) ITK_WUR;
+itk_err vault_msg_decode(const uint8_t *p, size_t n, vault_msg_rec *m) ITK_WUR;
+itk_err vault_quar_encode(const vault_quar_rec *q, itk_buf *b) ITK_WUR;
+itk_err vault_quar_decode(const uint8_t *p, size_t n,
+			  vault_quar_rec *q) ITK_WUR;
+itk_err vault_mbx_decode(const uint8_t *p, size_t n,
+			 uint8_t case_id[VAULT_ID_LEN]) ITK_WUR;
+void vault_mbx_encode(const uint8_t case_id[VAULT_ID_LEN],
+		      uint8_t out[VAULT_MBX_VAL_LEN]);
+void vault_qkey_encode(const vault_case_rec *c, uint8_t out[VAULT_QKEY_LEN]);
+itk_err vault_counters_decode(const uint8_t *p, size_t n,
+			      vault_counters *c) ITK_WUR;
+void vault_counters_encode(const vault_counters *c,
+			   uint8_t out[VAULT_COUNTERS_LEN]);
+void vault_case_view_fill(const vault_case_rec *c, vault_case_view *out);
+
+/* Vault key use (crypto.c).  All need v->keys. */
+itk_err vault_keys_derive(vault *v, const uint8_t vault_key[VAULT_KEY_LEN]);
+void vault_keys_free(vault *v);
+/* The keyed check value stored in meta "key_check". */
+void vault_key_check(const vault *v, uint8_t out[VAULT_HASH_LEN]);
+/* Keyed hash of a mailbox id: the mailbox index key. */
+void vault_mailbox_hash(const vault *v, const uint8_t mailbox[32],
+			uint8_t out[VAULT_HASH_LEN]);
+/* Encrypts reply_pk || mailbox_id with AD = case id into blob. */
+itk_err vault_contact_seal(const vault *v, const uint8_t case_id[VAULT_ID_LEN],
+			   const uint8_t reply_pk[32],
+			   const uint8_t mailbox[32],
+			   uint8_t blob[VAULT_CONTACT_BLOB_LEN]) ITK_WUR;
+/* Reverse; ITK_E_DECRYPT on any failure.  Caller wipes the outputs. */
+itk_err vault_contact_open(const vault *v, const uint8_t case_id[VAULT_ID_LEN],
+			   const uint8_t blob[VAULT_CONTACT_BLOB_LEN],
+			   uint8_t reply_pk[32], uint8_t mailbox[32]) ITK_WUR;
+
+#endif
