@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef GW_H
+#define GW_H
+
+/*
+ * The gateway's modules and how main.c wires them together.  Nothing here
+ * is used outside gateway/ (and its tests).
+ *
+ *   http.c    nng HTTP server(s): routes, caps, request contexts
+ *   submit.c  validate -> spool (group commit) -> receipt
+ *   receipt.c sign ReceiptBody with the receipt key
+ *   spool.c   LMDB spool (spool.h)
+ *   relay.c   the worker link: nng rep0, leases, long-poll
+ *   metrics.c Prometheus text on a loopback-only listener
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "spool.h"
+#include "wire.h"
+
+/* ------------------------------------------------------------ receipt */
+
+typedef struct gw_receipt_key gw_receipt_key;
+
+/*
+ * Loads the receipt signing key from path and checks that its public half
+ * is expect_pk (the bundle's receipt key): a gateway must never sign
+ * receipts nobody can verify.  Returns ITK_OK and *out (free with
+ * gw_receipt_key_free), or ITK_E_PERM/ITK_E_FORMAT/ITK_E_VERIFY/...
+ */
+itk_err gw_receipt_key_load(const char *path,
+			    const uint8_t expect_pk[static ITK_SIGN_PK_LEN],
+			    gw_receipt_key **out) ITK_WUR;
+void gw_receipt_key_free(gw_receipt_key *k);
+
+/*
+ * Signs ReceiptBody{version 1, id, accepted_at, key_id, origin} and writes
+ * the serialized Receipt to out (cap bytes), its length to *len.  Ed25519
+ * is deterministic: the same inputs give the same bytes, which is what
+ * makes a resent submission's receipt identical.
+ */
+itk_err gw_receipt_sign(const gw_receipt_key *k, const char *origin,
+			const uint8_t id[static ITK_HASH_LEN],
+			uint64_t accepted_at, uint32_t key_id, uint8_t *out,
+			size_t cap, size_t *len) ITK_WUR;
+
+/* ------------------------------------------------------------ metrics */
+
+typedef enum {
+	GW_EP_KEYS = 0,
+	GW_EP_SUBMIT,
+	GW_EP_MAILBOX,
+	GW_EP_HEALTHZ,
+	GW_EP_WEB,
+	GW_EP_COUNT,
+} gw_endpoint;
+
+/* Why a request was refused (label reason="..." in metrics). */
+typedef enum {
+	GW_REJ_TOO_BIG = 0,
+	GW_REJ_FORMAT,
+	GW_REJ_VERSION,
+	GW_REJ_MISSING,
+	GW_REJ_RANGE,
+	GW_REJ_KEY_UNKNOWN,
+	GW_REJ_KEY_EXPIRED,
+	GW_REJ_FULL,
+	GW_REJ_SHUTDOWN,
+	GW_REJ_BUSY,
+	GW_REJ_LENGTH,
+	GW_REJ_URI,
+	GW_REJ_INTERNAL,
+	GW_REJ_COUNT,
+} gw_reject;
+
+void gw_metrics_request(gw_endpoint ep, unsigned status);
+void gw_metrics_reject(gw_reject why);
+void gw_metrics_batch(size_t n);
+void gw_metrics_link(size_t deliveries, size_t acks, size_t replies);
+void gw_metrics_link_reject(void);
+void gw_metrics_workers(int delta);
+
+typedef struct gw_metrics gw_metrics;
+/*
+ * Serves GET /metrics on url, which must name a loopback address
+ * (127.0.0.0/8 or [::1]); anything else is ITK_E_CONFIG.
+ */
+itk_err gw_metrics_start(const char *url, gw_spool *spool,
+			 gw_metrics **out) ITK_WUR;
+void gw_metrics_stop(gw_metrics *m);
+/* The text itself (for tests). */
+itk_err gw_metrics_render(gw_spool *spool, itk_buf *out) ITK_WUR;
+
+/* ------------------------------------------------------------- submit */
+
+/* One intake key the gateway accepts submissions for. */
+typedef struct {
+	uint32_t key_id;
+	uint64_t not_before, not_after;
+} gw_intake_key;
+
+typedef struct {
+	gw_spool *spool;
+	const gw_receipt_key *receipt_key;
+	const char *origin;
+	uint64_t granularity; /* accepted_at rounding, seconds */
+	uint64_t clock_skew;  /* slack on key windows, seconds */
+	size_t max_body;
+	const gw_intake_key *keys;
+	size_t n_keys;
+} gw_submit_opts;
+
+/* What a submission request is answered with. */
+typedef struct {
+	unsigned status;     /* HTTP status */
+	itk_err code;	     /* ITK_OK, or the Error.code */
+	const char *message; /* Error.message when code != ITK_OK */
+	uint32_t retry_after;
+	const uint8_t *body; /* the Receipt bytes when code == ITK_OK */
+	size_t len;
+} gw_answer;
+
+typedef void (*gw_done_fn)(void *arg, const gw_answer *a);
+
+typedef struct gw_submit gw_submit;
+
+/* Starts the committer thread.  opts' pointers must outlive it. */
+itk_err gw_submit_new(const gw_submit_opts *o, gw_submit **out) ITK_WUR;
+/*
+ * Handles one POST body.  done is called exactly once, either before this
+ * returns (a rejection, a known id) or from the committer thread after
+ * the spool transaction is on disk.  body must stay valid until then.
+ */
+void gw_submit_handle(gw_submit *s, const uint8_t *body, size_t len,
+		      gw_done_fn done, void *arg);
+/* From now on every submission is answered 503 shutting down. */
+void gw_submit_close(gw_submit *s);
+/* Completes everything queued, stops the committer, frees; NULL ok. */
+void gw_submit_free(gw_submit *s);
+
+/* Maps a refusal to its HTTP status and metrics reason. */
+unsigned gw_status_of(itk_err code, gw_reject *why);
+
+/* --------------------------------------------------------------- http */
+
+typedef struct {
+	const char *listen;	 /* http://host:port */
+	const char *tls_listen;	 /* https://host:port or NULL */
+	const char *tls_cert;	 /* PEM file */
+	const char *tls_key;	 /* PEM file */
+	const char *web_root;	 /* directory or NULL */
+	size_t max_body;
+	size_t max_concurrent;
+	gw_submit *submit;
+	gw_spool *spool;
+	const uint8_t *bundle; /* GET /v1/keys body */
+	size_t bundle_len;
+} gw_http_opts;
+
+typedef struct gw_http gw_http;
+
+itk_err gw_http_start(const gw_http_opts *o, gw_http **out) ITK_WUR;
+/* Stops listening and waits for request callbacks in flight. */
+void gw_http_stop(gw_http *h);
+void gw_http_free(gw_http *h);
+
+/* Packs Error{code, name, message, retry_after} into out. */
+itk_err gw_error_pack(itk_err code, const char *message,
+		      uint32_t retry_after, itk_buf *out) ITK_WUR;
+
+/* -------------------------------------------------------------- relay */
+
+typedef struct {
+	const char *listen; /* ipc://..., tcp://..., tls+tcp://... */
+	gw_spool *spool;
+	uint32_t max_deliveries; /* per request and per worker in flight */
+	uint32_t max_wait_ms;	 /* long-poll cap */
+	size_t contexts;	 /* concurrent requests served */
+} gw_relay_opts;
+
+typedef struct gw_relay gw_relay;
+
+itk_err gw_relay_start(const gw_relay_opts *o, gw_relay **out) ITK_WUR;
+void gw_relay_free(gw_relay *r);
+
+/* Milliseconds on a monotonic clock. */
+uint64_t gw_now_ms(void);
+
+#endif

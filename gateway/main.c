@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "file.h"
+#include "gw.h"
+#include "itk_config.h"
+#include "keys.h"
+#include "log.h"
+
+/*
+ * intake-gateway: start-up, configuration, signals.  Every key is
+ * documented in docs/gateway.md; an unknown key stops start-up (strict
+ * config), and so does a bundle that does not verify against the pinned
+ * organisation key, or a receipt key that is not the bundle's.
+ */
+
+#define ERRLEN 256
+
+static const char usage[] =
+    "usage: intake-gateway --config FILE\n"
+    "       intake-gateway --help\n"
+    "\n"
+    "The internet-facing Intake gateway: accepts sealed submissions over\n"
+    "HTTP(S), spools them durably (LMDB), answers with a signed receipt,\n"
+    "and relays them to the worker tier, which dials in over nng.\n"
+    "It holds no decryption key.  Configuration keys: docs/gateway.md.\n"
+    "SIGTERM or SIGINT stops it cleanly.\n";
+
+struct cfg {
+	const char *http_listen, *https_listen, *tls_cert, *tls_key;
+	const char *metrics_listen, *spool_dir, *link_listen;
+	const char *bundle_file, *org_key_file, *receipt_key_file;
+	const char *origin, *web_root, *log_level;
+	uint64_t spool_max_bytes, seen_retention, mailbox_retention;
+	uint64_t lease_ms, max_deliveries, max_wait_ms, link_contexts;
+	uint64_t granularity, clock_skew, max_body, max_concurrent;
+	uint64_t log_granularity;
+};
+
+static itk_err
+u64(itk_config *c, const char *key, uint64_t def, uint64_t min, uint64_t max,
+    uint64_t *out, char *err)
+{
+	return itk_config_u64(c, key, def, min, max, out, err, ERRLEN);
+}
+
+static itk_err
+read_cfg(itk_config *c, struct cfg *g, char *err)
+{
+	itk_err r;
+
+	g->http_listen = itk_config_str(c, "http_listen", NULL);
+	g->https_listen = itk_config_str(c, "https_listen", NULL);
+	g->tls_cert = itk_config_str(c, "tls_cert", NULL);
+	g->tls_key = itk_config_str(c, "tls_key", NULL);
+	g->metrics_listen = itk_config_str(c, "metrics_listen", NULL);
+	g->spool_dir = itk_config_str(c, "spool_dir", NULL);
+	g->link_listen = itk_config_str(c, "link_listen", NULL);
+	g->bundle_file = itk_config_str(c, "bundle_file", NULL);
+	g->org_key_file = itk_config_str(c, "org_public_key_file", NULL);
+	g->receipt_key_file = itk_config_str(c, "receipt_key_file", NULL);
+	g->origin = itk_config_str(c, "origin", NULL);
+	g->web_root = itk_config_str(c, "web_root", NULL);
+	g->log_level = itk_config_str(c, "log_level", "info");
+	if ((r = u64(c, "spool_max_bytes", 1024u * 1024u * 1024u,
+		     1024u * 1024u, 1ull << 40, &g->spool_max_bytes, err)) !=
+		ITK_OK ||
+	    (r = u64(c, "seen_retention", 30u * 86400u, 3600u,
+		     3650u * 86400u, &g->seen_retention, err)) != ITK_OK ||
+	    (r = u64(c, "mailbox_retention", 90u * 86400u, 3600u,
+		     3650u * 86400u, &g->mailbox_retention, err)) != ITK_OK ||
+	    (r = u64(c, "lease_timeout_ms", 60000u, 100u, 3600000u,
+		     &g->lease_ms, err)) != ITK_OK ||
+	    (r = u64(c, "max_deliveries", 16u, 1u, GW_DELIVERY_MAX,
+		     &g->max_deliveries, err)) != ITK_OK ||
+	    (r = u64(c, "link_max_wait_ms", 5000u, 0u, 30000u,
+		     &g->max_wait_ms, err)) != ITK_OK ||
+	    (r = u64(c, "link_contexts", 16u, 1u, 256u, &g->link_contexts,
+		     err)) != ITK_OK ||
+	    (r = u64(c, "accepted_at_granularity", 3600u, 1u, 86400u,
+		     &g->granularity, err)) != ITK_OK ||
+	    (r = u64(c, "key_clock_skew", 300u, 0u, 86400u, &g->clock_skew,
+		     err)) != ITK_OK ||
+	    (r = u64(c, "max_body", ITK_SUBMISSION_MAX, 1024u,
+		     ITK_SUBMISSION_MAX, &g->max_body, err)) != ITK_OK ||
+	    (r = u64(c, "max_concurrent", 256u, 1u, 65536u,
+		     &g->max_concurrent, err)) != ITK_OK ||
+	    (r = u64(c, "log_time_granularity", 60u, 1u, 86400u,
+		     &g->log_granularity, err)) != ITK_OK) {
+		return r;
+	}
+	if ((r = itk_config_check_unused(c, err, ERRLEN)) != ITK_OK) {
+		return r;
+	}
+	if (g->http_listen == NULL || g->spool_dir == NULL ||
+	    g->link_listen == NULL || g->bundle_file == NULL ||
+	    g->org_key_file == NULL || g->receipt_key_file == NULL) {
+		snprintf(err, ERRLEN,
+			 "http_listen, spool_dir, link_listen, bundle_file, "
+			 "org_public_key_file and receipt_key_file are "
+			 "required");
+		return ITK_E_CONFIG;
+	}
+	if (g->https_listen != NULL &&
+	    (g->tls_cert == NULL || g->tls_key == NULL)) {
+		snprintf(err, ERRLEN, "https_listen needs tls_cert and tls_key");
+		return ITK_E_CONFIG;
+	}
+	if (g->https_listen == NULL &&
+	    (g->tls_cert != NULL || g->tls_key != NULL)) {
+		snprintf(err, ERRLEN, "tls_cert/tls_key without https_listen");
+		return ITK_E_CONFIG;
+	}
+	return ITK_OK;
+}
+
+static itk_err
+set_level(const char *s)
+{
+	static const struct {
+		const char *name;
+		itk_log_level lvl;
+	} lv[] = {{"debug", ITK_LOG_DEBUG},
+		  {"info", ITK_LOG_INFO},
+		  {"warn", ITK_LOG_WARN},
+		  {"error", ITK_LOG_ERROR}};
+
+	for (size_t i = 0; i < sizeof(lv) / sizeof(lv[0]); i++) {
+		if (strcmp(s, lv[i].name) == 0) {
+			itk_log_set_level(lv[i].lvl);
+			return ITK_OK;
+		}
+	}
+	return ITK_E_CONFIG;
+}
+
+/* The pinned organisation key: 32 raw bytes, or 64 hex digits with an
+ * optional final newline. */
+static itk_err
+load_org_key(const char *path, uint8_t pk[static ITK_SIGN_PK_LEN])
+{
+	itk_buf *b = NULL;
+	size_t n;
+	itk_err r;
+
+	if ((r = itk_file_read(path, 256, &b)) != ITK_OK) {
+		return r;
+	}
+	n = itk_buf_len(b);
+	if (n == ITK_SIGN_PK_LEN) {
+		memcpy(pk, itk_buf_ptr(b), ITK_SIGN_PK_LEN);
+		r = ITK_OK;
+	} else {
+		const char *h = (const char *)itk_buf_ptr(b);
+		if (n > 0 && h[n - 1] == '\n') {
+			n--;
+		}
+		r = itk_unhex(pk, ITK_SIGN_PK_LEN, h, n);
+	}
+	itk_buf_free(b);
+	return r;
+}
+
+struct keys {
+	itk_buf *bundle;
+	itk_pb_key_bundle_body *body;
+	gw_intake_key ik[ITK_BUNDLE_KEYS_MAX];
+	size_t n_ik;
+	gw_receipt_key *rk;
+};
+
+static itk_err
+load_keys(const struct cfg *g, struct keys *k)
+{
+	uint8_t org[ITK_SIGN_PK_LEN];
+	uint64_t now = (uint64_t)time(NULL);
+	bool current = false;
+	itk_err r;
+
+	if ((r = load_org_key(g->org_key_file, org)) != ITK_OK) {
+		itk_log_error("start.org_key", "file=%s err=%s",
+			      g->org_key_file, itk_errname(r));
+		return r;
+	}
+	if ((r = itk_file_read(g->bundle_file, ITK_KEY_BUNDLE_MAX,
+			       &k->bundle)) != ITK_OK) {
+		itk_log_error("start.bundle", "file=%s err=%s", g->bundle_file,
+			      itk_errname(r));
+		return r;
+	}
+	if ((r = itk_bundle_verify(itk_buf_ptr(k->bundle),
+				   itk_buf_len(k->bundle), org, &k->body)) !=
+	    ITK_OK) {
+		itk_log_error("start.bundle", "file=%s err=%s "
+					      "msg=\"does not verify against "
+					      "the organisation key\"",
+			      g->bundle_file, itk_errname(r));
+		return r;
+	}
+	if (g->origin != NULL && strcmp(g->origin, k->body->origin) != 0) {
+		itk_log_error("start.origin", "msg=\"origin differs from the "
+					      "bundle's\"");
+		return ITK_E_CONFIG;
+	}
+	for (size_t i = 0; i < k->body->n_intake_keys; i++) {
+		const Intake__V1__IntakeKey *ik = k->body->intake_keys[i];
+		k->ik[i].key_id = ik->key_id;
+		k->ik[i].not_before = ik->not_before;
+		k->ik[i].not_after = ik->not_after;
+		current |= ik->not_before <= now && now <= ik->not_after;
+	}
+	k->n_ik = k->body->n_intake_keys;
+	if (!current) {
+		itk_log_warn("start.bundle", "msg=\"no intake key is valid "
+					     "now\"");
+	}
+	if ((r = gw_receipt_key_load(g->receipt_key_file,
+				     k->body->receipt_public_key.data,
+				     &k->rk)) != ITK_OK) {
+		itk_log_error("start.receipt_key", "file=%s err=%s",
+			      g->receipt_key_file, itk_errname(r));
+		return r;
+	}
+	return ITK_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL;
+	char err[ERRLEN] = "";
+	itk_config *c = NULL;
+	struct cfg g;
+	struct keys k = {0};
+	gw_spool *spool = NULL;
+	gw_submit *submit = NULL;
+	gw_http *http = NULL;
+	gw_relay *relay = NULL;
+	gw_metrics *metrics = NULL;
+	sigset_t set;
+	int sig = 0, rc = 1;
+	itk_err r;
+
+	itk_log_init("gateway");
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			path = argv[++i];
+			continue;
+		}
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (path == NULL) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	/*
+	 * Signals are taken synchronously by this thread (sigwait); every
+	 * thread started below inherits the blocked mask.  SIGPIPE: a peer
+	 * that hangs up is an error return, never a death.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 ||
+	    signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		itk_log_error("start.signals", "err=sigmask");
+		return 1;
+	}
+	if (itk_crypto_init() != ITK_OK) {
+		itk_log_error("start.crypto", "err=sodium_init");
+		return 1;
+	}
+	memset(&g, 0, sizeof(g));
+	if ((r = itk_config_load(path, &c, err, sizeof(err))) != ITK_OK ||
+	    (r = read_cfg(c, &g, err)) != ITK_OK ||
+	    (r = set_level(g.log_level)) != ITK_OK) {
+		itk_log_error("start.config", "file=%s err=\"%s\"", path,
+			      err[0] != '\0' ? err : itk_strerror(r));
+		goto out;
+	}
+	itk_log_set_time_granularity((unsigned)g.log_granularity);
+	if ((r = load_keys(&g, &k)) != ITK_OK) {
+		goto out;
+	}
+	{
+		gw_spool_opts so = {
+		    .max_bytes = g.spool_max_bytes,
+		    .lease_ms = g.lease_ms,
+		    .seen_retention = g.seen_retention,
+		    .mailbox_retention = g.mailbox_retention,
+		};
+		if ((r = gw_spool_open(g.spool_dir, &so, &spool)) != ITK_OK) {
+			itk_log_error("start.spool", "dir=%s err=%s",
+				      g.spool_dir, itk_errname(r));
+			goto out;
+		}
+	}
+	{
+		gw_spool_stats st;
+		gw_spool_get_stats(spool, &st);
+		itk_log_info("spool.opened", "pending=%llu bytes=%llu",
+			     (unsigned long long)st.pending,
+			     (unsigned long long)st.bytes);
+	}
+	{
+		gw_relay_opts ro = {
+		    .listen = g.link_listen,
+		    .spool = spool,
+		    .max_deliveries = (uint32_t)g.max_deliveries,
+		    .max_wait_ms = (uint32_t)g.max_wait_ms,
+		    .contexts = (size_t)g.link_contexts,
+		};
+		if ((r = gw_relay_start(&ro, &relay)) != ITK_OK) {
+			goto out;
+		}
+	}
+	{
+		gw_submit_opts so = {
+		    .spool = spool,
+		    .receipt_key = k.rk,
+		    .origin = k.body->origin,
+		    .granularity = g.granularity,
+		    .clock_skew = g.clock_skew,
+		    .max_body = (size_t)g.max_body,
+		    .keys = k.ik,
+		    .n_keys = k.n_ik,
+		};
+		if ((r = gw_submit_new(&so, &submit)) != ITK_OK) {
+			goto out;
+		}
+	}
+	if (g.metrics_listen != NULL &&
+	    (r = gw_metrics_start(g.metrics_listen, spool, &metrics)) !=
+		ITK_OK) {
+		goto out;
+	}
+	{
+		gw_http_opts ho = {
+		    .listen = g.http_listen,
+		    .tls_listen = g.https_listen,
+		    .tls_cert = g.tls_cert,
+		    .tls_key = g.tls_key,
+		    .web_root = g.web_root,
+		    .max_body = (size_t)g.max_body,
+		    .max_concurrent = (size_t)g.max_concurrent,
+		    .submit = submit,
+		    .spool = spool,
+		    .bundle = itk_buf_ptr(k.bundle),
+		    .bundle_len = itk_buf_len(k.bundle),
+		};
+		if ((r = gw_http_start(&ho, &http)) != ITK_OK) {
+			goto out;
+		}
+	}
+	itk_log_info("start.ready", "origin=%s intake_keys=%zu",
+		     k.body->origin, k.n_ik);
+	if (sigwait(&set, &sig) != 0) {
+		itk_log_error("signals", "err=sigwait");
+		goto out;
+	}
+	itk_log_info("stop", "signal=%d", sig);
+	rc = 0;
+out:
+	/*
+	 * Order matters: refuse new submissions, stop the HTTP side, let the
+	 * committer answer what it holds, then the link, then the spool.
+	 */
+	gw_submit_close(submit);
+	gw_http_stop(http);
+	gw_submit_free(submit);
+	gw_http_free(http);
+	gw_relay_free(relay);
+	gw_metrics_stop(metrics);
+	gw_spool_free(spool);
+	gw_receipt_key_free(k.rk);
+	itk_wire_free(k.body);
+	itk_buf_free(k.bundle);
+	itk_config_free(c);
+	if (rc == 0) {
+		itk_log_info("stopped", "rc=0");
+	}
+	return rc;
+}
