@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1078,6 +1079,108 @@ map_full_is_all_or_nothing(void **state)
 	vault_free(v);
 }
 
+/* Another process grows the map past what this one mapped: the next
+ * commit here adopts the new size instead of failing. */
+static void
+map_grown_by_another_process_is_adopted(void **state)
+{
+	enum { BATCH = 8, SZ = 64 * 1024 };
+	static uint8_t sealed[BATCH][SZ];
+	vault_message ms[BATCH];
+	vault_stats st;
+	tmsg a;
+	int status;
+	pid_t pid;
+	vault *v = open_vault(256 * 1024);
+
+	tmsg_init(&a, 1, ITK_QUEUE_OTHER, ITK_URGENCY_LOW, 1, 100);
+	assert_int_equal(commit1(v, &a, NULL), ITK_OK);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* The child never touches the parent's handle. */
+		vault_options o = {.dir = vdir, .map_size = 16 * 1024 * 1024};
+		vault *cv = NULL;
+
+		if (vault_open(&o, key, &cv) != ITK_OK) {
+			_exit(2);
+		}
+		for (int round = 0; round < 4; round++) {
+			for (size_t i = 0; i < BATCH; i++) {
+				memset(&ms[i], 0, sizeof(ms[i]));
+				randombytes_buf(sealed[i], SZ);
+				ms[i].sealed = sealed[i];
+				ms[i].sealed_len = SZ;
+				itk_sha256(ms[i].submission_id, sealed[i], SZ);
+			}
+			if (vault_commit(cv, ms, BATCH, NULL, 0, NULL) !=
+			    ITK_OK) {
+				_exit(3);
+			}
+		}
+		vault_free(cv);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	tmsg_init(&a, 2, ITK_QUEUE_OTHER, ITK_URGENCY_LOW, 2, 100);
+	assert_int_equal(commit1(v, &a, NULL), ITK_OK);
+	assert_int_equal(vault_get_stats(v, &st), ITK_OK);
+	assert_int_equal(st.messages, 2 + 4 * BATCH);
+	vault_free(v);
+}
+
+/* A writer killed (SIGKILL) inside its write transaction neither blocks
+ * the next writer (LMDB's robust mutex) nor leaves a trace. */
+static void
+writer_killed_mid_transaction(void **state)
+{
+	tmsg a, b;
+	vault_stats st;
+	bool present;
+	int status;
+	pid_t pid;
+	vault *v = open_vault(0);
+
+	tmsg_init(&a, 1, ITK_QUEUE_OTHER, ITK_URGENCY_LOW, 1, 100);
+	tmsg_init(&b, 2, ITK_QUEUE_OTHER, ITK_URGENCY_LOW, 2, 100);
+	assert_int_equal(commit1(v, &a, NULL), ITK_OK);
+	vault_free(v);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		MDB_env *env;
+		MDB_txn *t;
+		MDB_dbi dbi;
+		MDB_val k = {VAULT_ID_LEN, b.m.submission_id}, d = {1, "x"};
+
+		if (mdb_env_create(&env) != 0 ||
+		    mdb_env_set_maxdbs(env, 8) != 0 ||
+		    mdb_env_open(env, vdir, 0, 0600) != 0 ||
+		    mdb_txn_begin(env, NULL, 0, &t) != 0 ||
+		    mdb_dbi_open(t, "messages", 0, &dbi) != 0 ||
+		    mdb_put(t, dbi, &k, &d, 0) != 0) {
+			_exit(2);
+		}
+		raise(SIGKILL);
+		_exit(3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	v = open_vault(0);
+	assert_int_equal(vault_contains(v, b.m.submission_id, &present),
+			 ITK_OK);
+	assert_false(present);
+	assert_int_equal(commit1(v, &b, NULL), ITK_OK);
+	assert_int_equal(vault_get_stats(v, &st), ITK_OK);
+	assert_int_equal(st.messages, 2);
+	vault_free(v);
+}
+
 /* ---- Two processes. ---- */
 
 #define NPROC_MSGS 240
@@ -1266,6 +1369,8 @@ main(void)
 	    T(contact_data_never_in_clear),
 	    T(read_only_open_of_a_copy),
 	    T(map_full_is_all_or_nothing),
+	    T(map_grown_by_another_process_is_adopted),
+	    T(writer_killed_mid_transaction),
 	    T(two_processes_disjoint),
 	    T(two_processes_overlapping),
 	};
