@@ -218,7 +218,9 @@ itk_buf_reserve(itk_buf *b, size_t n, uint8_t **out)
 		return ITK_E_TOO_BIG;
 	}
 	need = b->len + n;
-	if (need > b->alloc) {
+	/* Allocate even for n == 0: NULL + 0 below is undefined (UBSan,
+	 * found by fuzz_wire_mailbox_page packing an empty message). */
+	if (need > b->alloc || b->d == NULL) {
 		nalloc = b->alloc < 256 ? 256 : b->alloc;
 		while (nalloc < need) {
 			nalloc = nalloc > b->max / 2 ? b->max : nalloc * 2;
