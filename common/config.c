@@ -87,8 +87,8 @@ find(const itk_config *c, const char *key)
 
 /* Parses one line [s, s+n); adds an entry unless blank or comment. */
 static itk_err
-parse_line(itk_config *c, const char *s, size_t n, unsigned lineno,
-	   char *err, size_t errlen)
+parse_line(itk_config *c, const char *s, size_t n, unsigned lineno, char *err,
+	   size_t errlen)
 {
 	size_t ks, ke, vs, ve, eq;
 	struct entry *e;
@@ -276,8 +276,8 @@ itk_config_u64(itk_config *c, const char *key, uint64_t def, uint64_t min,
 }
 
 itk_err
-itk_config_bool(itk_config *c, const char *key, bool def, bool *out,
-		char *err, size_t errlen)
+itk_config_bool(itk_config *c, const char *key, bool def, bool *out, char *err,
+		size_t errlen)
 {
 	struct entry *e = find(c, key);
 
@@ -290,8 +290,7 @@ itk_config_bool(itk_config *c, const char *key, bool def, bool *out,
 	    strcmp(e->value, "1") == 0) {
 		*out = true;
 	} else if (strcmp(e->value, "false") == 0 ||
-		   strcmp(e->value, "no") == 0 ||
-		   strcmp(e->value, "0") == 0) {
+		   strcmp(e->value, "no") == 0 || strcmp(e->value, "0") == 0) {
 		*out = false;
 	} else {
 		seterr(err, errlen, "line %u: %s must be true or false",

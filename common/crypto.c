@@ -186,7 +186,8 @@ itk_sign(itk_sig_ctx ctx, const uint8_t sk[static ITK_SIGN_SK_LEN],
 
 itk_err
 itk_verify(itk_sig_ctx ctx, const uint8_t pk[static ITK_SIGN_PK_LEN],
-	   const uint8_t *msg, size_t len, const uint8_t sig[static ITK_SIG_LEN])
+	   const uint8_t *msg, size_t len,
+	   const uint8_t sig[static ITK_SIG_LEN])
 {
 	itk_buf *in = NULL;
 	itk_err r;

@@ -15,12 +15,12 @@
 #include "buf.h"
 #include "err.h"
 
-#define ITK_PK_LEN	   32u /* X25519 public key */
-#define ITK_SK_LEN	   32u /* X25519 secret key */
-#define ITK_SIGN_PK_LEN	   32u /* Ed25519 public key */
-#define ITK_SIGN_SK_LEN	   64u /* Ed25519 secret key (libsodium layout) */
-#define ITK_SIG_LEN	   64u
-#define ITK_HASH_LEN	   32u /* SHA-256 */
+#define ITK_PK_LEN         32u /* X25519 public key */
+#define ITK_SK_LEN         32u /* X25519 secret key */
+#define ITK_SIGN_PK_LEN    32u /* Ed25519 public key */
+#define ITK_SIGN_SK_LEN    64u /* Ed25519 secret key (libsodium layout) */
+#define ITK_SIG_LEN        64u
+#define ITK_HASH_LEN       32u /* SHA-256 */
 #define ITK_SEAL_OVERHEAD  48u /* crypto_box_SEALBYTES */
 #define ITK_MAILBOX_ID_LEN 32u
 
@@ -29,17 +29,17 @@
  * plaintext is exactly one of these sizes, so a sealed box is exactly
  * bucket + ITK_SEAL_OVERHEAD bytes and its size reveals only the bucket.
  */
-#define ITK_PAD_BUCKETS	   6u
-#define ITK_PAD_MAX	   (1024u * 1024u)
+#define ITK_PAD_BUCKETS 6u
+#define ITK_PAD_MAX     (1024u * 1024u)
 extern const size_t itk_pad_buckets[ITK_PAD_BUCKETS];
 
 /* Domain-separation contexts: a signature made for one never verifies as
  * another.  The context string is signed as a prefix (docs/protocol.md). */
 typedef enum {
 	ITK_SIG_KEY_BUNDLE = 0, /* "intake-v1 key-bundle" */
-	ITK_SIG_RECEIPT,	/* "intake-v1 receipt" */
-	ITK_SIG_OPERATOR,	/* "intake-v1 operator-request" */
-	ITK_SIG_EXPORT,		/* "intake-v1 case-export" */
+	ITK_SIG_RECEIPT,        /* "intake-v1 receipt" */
+	ITK_SIG_OPERATOR,       /* "intake-v1 operator-request" */
+	ITK_SIG_EXPORT,         /* "intake-v1 case-export" */
 	ITK_SIG_CTX_COUNT,
 } itk_sig_ctx;
 

@@ -75,8 +75,9 @@ itk_log(itk_log_level lvl, const char *event, const char *fmt, ...)
 		w = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 		va_end(ap);
 		if (w > 0) {
-			n += (size_t)w < sizeof(line) - n ? (size_t)w
-							   : sizeof(line) - n - 1;
+			n += (size_t)w < sizeof(line) - n
+				 ? (size_t)w
+				 : sizeof(line) - n - 1;
 		}
 	}
 	/* One write per line so that lines from threads never interleave. */

@@ -4,9 +4,9 @@
 
 /*
  * One line per event on stderr, logfmt-style:
- *   ts=2026-11-22T01:00:00Z proc=gateway lvl=info ev=submit.accepted bytes=4096
- * Callers pass an event name and key=value pairs; never a payload, a
- * passphrase, a key or a plaintext.  Values that may hold spaces are quoted
+ *   ts=2026-11-22T01:00:00Z proc=gateway lvl=info ev=submit.accepted
+ * bytes=4096 Callers pass an event name and key=value pairs; never a payload,
+ * a passphrase, a key or a plaintext.  Values that may hold spaces are quoted
  * by the caller with %s and itk_log_quote is not provided on purpose: log
  * fields are ids, counts, codes and names.
  */

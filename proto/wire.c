@@ -57,20 +57,20 @@ len_is(ProtobufCBinaryData b, size_t n)
  * The shape of every decoder: unpack under a cap, run the message's own
  * check, free on failure.
  */
-#define DECODER(fn, type, desc, max, check)                                  \
-	itk_err fn(const uint8_t *p, size_t len, type **out)                 \
-	{                                                                    \
-		ProtobufCMessage *pm = NULL;                                 \
-		itk_err r;                                                   \
-		if ((r = unpack(&(desc), p, len, (max), &pm)) != ITK_OK) {   \
-			return r;                                            \
-		}                                                            \
-		if ((r = check((type *)pm)) != ITK_OK) {                     \
-			itk_wire_free(pm);                                   \
-			return r;                                            \
-		}                                                            \
-		*out = (type *)pm;                                           \
-		return ITK_OK;                                               \
+#define DECODER(fn, type, desc, max, check)                                   \
+	itk_err fn(const uint8_t *p, size_t len, type **out)                  \
+	{                                                                     \
+		ProtobufCMessage *pm = NULL;                                  \
+		itk_err r;                                                    \
+		if ((r = unpack(&(desc), p, len, (max), &pm)) != ITK_OK) {    \
+			return r;                                             \
+		}                                                             \
+		if ((r = check((type *)pm)) != ITK_OK) {                      \
+			itk_wire_free(pm);                                    \
+			return r;                                             \
+		}                                                             \
+		*out = (type *)pm;                                            \
+		return ITK_OK;                                                \
 	}
 
 static itk_err

@@ -20,16 +20,16 @@
 #define ITK_WIRE_VERSION 1u
 
 /* Size caps (bytes) applied before decoding; see docs/protocol.md. */
-#define ITK_SUBMISSION_MAX	 (1024u * 1024u + 4096u)
-#define ITK_INNER_MAX		 (1024u * 1024u)
-#define ITK_KEY_BUNDLE_MAX	 (16u * 1024u)
-#define ITK_RECEIPT_MAX		 1024u
-#define ITK_REPLY_BODY_MAX	 (1024u * 1024u)
-#define ITK_MAILBOX_PAGE_MAX	 (8u * 1024u * 1024u)
-#define ITK_WORKER_REQUEST_MAX	 (16u * 1024u * 1024u)
+#define ITK_SUBMISSION_MAX       (1024u * 1024u + 4096u)
+#define ITK_INNER_MAX            (1024u * 1024u)
+#define ITK_KEY_BUNDLE_MAX       (16u * 1024u)
+#define ITK_RECEIPT_MAX          1024u
+#define ITK_REPLY_BODY_MAX       (1024u * 1024u)
+#define ITK_MAILBOX_PAGE_MAX     (8u * 1024u * 1024u)
+#define ITK_WORKER_REQUEST_MAX   (16u * 1024u * 1024u)
 #define ITK_GATEWAY_RESPONSE_MAX (64u * 1024u * 1024u)
-#define ITK_ERROR_MAX		 4096u
-#define ITK_BUNDLE_KEYS_MAX	 16u
+#define ITK_ERROR_MAX            4096u
+#define ITK_BUNDLE_KEYS_MAX      16u
 
 typedef Intake__V1__Submission itk_pb_submission;
 typedef Intake__V1__KeyBundle itk_pb_key_bundle;
@@ -75,7 +75,8 @@ itk_err itk_wire_error_decode(const uint8_t *p, size_t len,
 			      itk_pb_error **out) ITK_WUR;
 itk_err itk_wire_worker_request_decode(const uint8_t *p, size_t len,
 				       itk_pb_worker_request **out) ITK_WUR;
-itk_err itk_wire_gateway_response_decode(const uint8_t *p, size_t len,
-					 itk_pb_gateway_response **out) ITK_WUR;
+itk_err
+itk_wire_gateway_response_decode(const uint8_t *p, size_t len,
+				 itk_pb_gateway_response **out) ITK_WUR;
 
 #endif

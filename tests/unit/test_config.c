@@ -31,13 +31,12 @@ parses_keys_comments_blanks(void **state)
 
 	assert_string_equal(itk_config_str(c, "listen", "x"),
 			    "tcp://127.0.0.1:1");
-	assert_int_equal(itk_config_u64(c, "spool.max_bytes", 1, 0,
-					UINT64_MAX, &v, err, sizeof(err)),
+	assert_int_equal(itk_config_u64(c, "spool.max_bytes", 1, 0, UINT64_MAX,
+					&v, err, sizeof(err)),
 			 ITK_OK);
 	assert_true(v == 1048576);
-	assert_int_equal(itk_config_bool(c, "flag", false, &b, err,
-					 sizeof(err)),
-			 ITK_OK);
+	assert_int_equal(
+	    itk_config_bool(c, "flag", false, &b, err, sizeof(err)), ITK_OK);
 	assert_true(b);
 	assert_string_equal(itk_config_str(c, "absent", "dflt"), "dflt");
 	assert_int_equal(itk_config_check_unused(c, err, sizeof(err)), ITK_OK);
@@ -49,16 +48,16 @@ rejects_malformed(void **state)
 {
 	static const char *bad[] = {
 	    "no equals sign\n", "Upper = 1\n", " = value\n",
-	    "a = 1\na = 2\n",	"we!rd = 1\n", "nul = a\0b\n",
+	    "a = 1\na = 2\n",   "we!rd = 1\n", "nul = a\0b\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		itk_config *c = NULL;
 		char err[256] = "";
 		size_t len = i == 5 ? 11 : strlen(bad[i]);
 
-		assert_int_equal(itk_config_parse(bad[i], len, &c, err,
-						  sizeof(err)),
-				 ITK_E_CONFIG);
+		assert_int_equal(
+		    itk_config_parse(bad[i], len, &c, err, sizeof(err)),
+		    ITK_E_CONFIG);
 		assert_null(c);
 		assert_non_null(strstr(err, "line "));
 	}
@@ -91,9 +90,9 @@ numbers_are_strict(void **state)
 			 ITK_E_CONFIG);
 	assert_int_equal(itk_config_u64(c, "b", 0, 0, 100, &v, err, 256),
 			 ITK_E_CONFIG);
-	assert_int_equal(itk_config_u64(c, "c", 0, 0, UINT64_MAX, &v, err,
-					256),
-			 ITK_E_CONFIG);
+	assert_int_equal(
+	    itk_config_u64(c, "c", 0, 0, UINT64_MAX, &v, err, 256),
+	    ITK_E_CONFIG);
 	assert_int_equal(itk_config_u64(c, "d", 0, 0, 69, &v, err, 256),
 			 ITK_E_CONFIG);
 	assert_int_equal(v, 5);

@@ -73,9 +73,8 @@ open_fails_closed(void **state)
 
 	crypto_box_keypair(pk, sk);
 	crypto_box_keypair(pk2, sk2);
-	assert_int_equal(itk_seal(pk, (const uint8_t *)msg, strlen(msg),
-				  sealed),
-			 ITK_OK);
+	assert_int_equal(
+	    itk_seal(pk, (const uint8_t *)msg, strlen(msg), sealed), ITK_OK);
 	s = itk_buf_mutable_ptr(sealed);
 	n = itk_buf_len(sealed);
 	/* wrong key */
@@ -121,17 +120,16 @@ signatures_are_domain_separated(void **state)
 	crypto_sign_keypair(pk, sk);
 	assert_int_equal(itk_sign(ITK_SIG_RECEIPT, sk, msg, sizeof(msg), sig),
 			 ITK_OK);
-	assert_int_equal(itk_verify(ITK_SIG_RECEIPT, pk, msg, sizeof(msg),
-				    sig),
-			 ITK_OK);
-	assert_int_equal(itk_verify(ITK_SIG_KEY_BUNDLE, pk, msg, sizeof(msg),
-				    sig),
-			 ITK_E_VERIFY);
+	assert_int_equal(
+	    itk_verify(ITK_SIG_RECEIPT, pk, msg, sizeof(msg), sig), ITK_OK);
+	assert_int_equal(
+	    itk_verify(ITK_SIG_KEY_BUNDLE, pk, msg, sizeof(msg), sig),
+	    ITK_E_VERIFY);
 	/* A raw signature over the body alone is not accepted either. */
 	crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);
-	assert_int_equal(itk_verify(ITK_SIG_RECEIPT, pk, msg, sizeof(msg),
-				    sig),
-			 ITK_E_VERIFY);
+	assert_int_equal(
+	    itk_verify(ITK_SIG_RECEIPT, pk, msg, sizeof(msg), sig),
+	    ITK_E_VERIFY);
 	assert_int_equal(itk_sign(ITK_SIG_CTX_COUNT, sk, msg, 1, sig),
 			 ITK_E_INTERNAL);
 }

@@ -62,8 +62,7 @@ secret_read_refuses_open_modes(void **state)
 	itk_buf *b = NULL;
 
 	snprintf(path, sizeof(path), "%s/secret", dir);
-	assert_int_equal(itk_file_write_atomic(path, "k", 1, 0644, 0),
-			 ITK_OK);
+	assert_int_equal(itk_file_write_atomic(path, "k", 1, 0644, 0), ITK_OK);
 	assert_int_equal(itk_file_read_secret(path, 100, &b), ITK_E_PERM);
 	assert_null(b);
 	assert_int_equal(chmod(path, 0600), 0);

@@ -40,9 +40,9 @@ submission_round_trip(void **state)
 	itk_buf *b = make_submission(1, 512 + ITK_SEAL_OVERHEAD);
 	itk_pb_submission *s = NULL;
 
-	assert_int_equal(itk_wire_submission_decode(itk_buf_ptr(b),
-						    itk_buf_len(b), &s),
-			 ITK_OK);
+	assert_int_equal(
+	    itk_wire_submission_decode(itk_buf_ptr(b), itk_buf_len(b), &s),
+	    ITK_OK);
 	assert_int_equal(s->intake_key_id, 0x01020304);
 	assert_int_equal(s->sealed.len, 512 + ITK_SEAL_OVERHEAD);
 	itk_wire_free(s);
@@ -57,21 +57,21 @@ submission_bad_inputs(void **state)
 	static uint8_t big[ITK_SUBMISSION_MAX + 1];
 
 	b = make_submission(2, 512 + ITK_SEAL_OVERHEAD);
-	assert_int_equal(itk_wire_submission_decode(itk_buf_ptr(b),
-						    itk_buf_len(b), &s),
-			 ITK_E_VERSION);
+	assert_int_equal(
+	    itk_wire_submission_decode(itk_buf_ptr(b), itk_buf_len(b), &s),
+	    ITK_E_VERSION);
 	itk_buf_free(b);
 
 	b = make_submission(1, 0);
-	assert_int_equal(itk_wire_submission_decode(itk_buf_ptr(b),
-						    itk_buf_len(b), &s),
-			 ITK_E_MISSING);
+	assert_int_equal(
+	    itk_wire_submission_decode(itk_buf_ptr(b), itk_buf_len(b), &s),
+	    ITK_E_MISSING);
 	itk_buf_free(b);
 
 	b = make_submission(1, 100);
-	assert_int_equal(itk_wire_submission_decode(itk_buf_ptr(b),
-						    itk_buf_len(b), &s),
-			 ITK_E_RANGE);
+	assert_int_equal(
+	    itk_wire_submission_decode(itk_buf_ptr(b), itk_buf_len(b), &s),
+	    ITK_E_RANGE);
 	itk_buf_free(b);
 
 	/* Truncated at every length: never a crash, never ITK_OK. */
