@@ -954,7 +954,7 @@ read_org_pub(const char *file, uint8_t pk[32])
 	}
 	p = (const char *)itk_buf_ptr(b);
 	len = itk_buf_len(b);
-	if (len >= 7 && memcmp(p, "ITK-PUB", 7) == 0) {
+	if (len >= 7 && sodium_memcmp(p, "ITK-PUB", 7) == 0) {
 		r = itk_key_public_decode(itk_buf_ptr(b), len, &info);
 		if (r == ITK_OK && info.kind != ITK_KEY_ORG) {
 			r = ITK_E_RANGE;

@@ -282,7 +282,7 @@ get_magic(itk_reader *rd, const char *magic)
 	if ((r = itk_get_view(rd, MAGIC_LEN, &m)) != ITK_OK) {
 		return r;
 	}
-	if (memcmp(m, magic, MAGIC_LEN) != 0) {
+	if (sodium_memcmp(m, magic, MAGIC_LEN) != 0) {
 		return ITK_E_FORMAT;
 	}
 	if ((r = itk_get_u8(rd, &version)) != ITK_OK) {
@@ -682,7 +682,7 @@ itk_key_public_decode(const uint8_t *p, size_t len, itk_key_info *out)
 	    (r = itk_reader_end(&rd)) != ITK_OK) {
 		return r;
 	}
-	if (memcmp(sum, want, PUB_SUM_LEN) != 0) {
+	if (sodium_memcmp(sum, want, PUB_SUM_LEN) != 0) {
 		return ITK_E_FORMAT;
 	}
 	*out = info;
@@ -723,7 +723,7 @@ itk_key_info_load(const char *path, itk_key_info *out)
 	}
 	p = itk_buf_ptr(b);
 	len = itk_buf_len(b);
-	if (len >= MAGIC_LEN && memcmp(p, PUB_MAGIC, MAGIC_LEN) == 0) {
+	if (len >= MAGIC_LEN && sodium_memcmp(p, PUB_MAGIC, MAGIC_LEN) == 0) {
 		r = itk_key_public_decode(p, len, out);
 		goto out;
 	}

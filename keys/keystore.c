@@ -201,7 +201,7 @@ info_same(const itk_key_info *a, const itk_key_info *b)
 	       a->not_before == b->not_before &&
 	       a->not_after == b->not_after && a->role == b->role &&
 	       a->queues == b->queues && strcmp(a->name, b->name) == 0 &&
-	       memcmp(a->public_key, b->public_key, 32) == 0;
+	       sodium_memcmp(a->public_key, b->public_key, 32) == 0;
 }
 
 typedef struct {
