@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "client.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,37 +453,6 @@ itk_client_replies(itk_client *c, const itk_identity *id,
 out:
 	itk_wire_free(page);
 	itk_buf_free(plain);
-	itk_buf_free(b);
-	return r;
-}
-
-itk_err
-itk_client_read_pubkey(const char *path, uint8_t pk[static ITK_SIGN_PK_LEN])
-{
-	itk_buf *b = NULL;
-	const char *s;
-	size_t n;
-	itk_err r;
-
-	if ((r = itk_file_read(path, 4096, &b)) != ITK_OK) {
-		return r;
-	}
-	s = (const char *)itk_buf_ptr(b);
-	n = itk_buf_len(b);
-	if (n == ITK_SIGN_PK_LEN) {
-		memcpy(pk, s, n);
-		r = ITK_OK;
-		goto out;
-	}
-	while (n > 0 && isspace((unsigned char)s[n - 1])) {
-		n--;
-	}
-	while (n > 0 && isspace((unsigned char)*s)) {
-		s++;
-		n--;
-	}
-	r = itk_unhex(pk, ITK_SIGN_PK_LEN, s, n);
-out:
 	itk_buf_free(b);
 	return r;
 }

@@ -101,9 +101,4 @@ itk_err itk_client_http(itk_client *c, const char *method, const char *path,
 			const uint8_t *body, size_t len, int *status,
 			itk_buf *resp) ITK_WUR;
 
-/* Reads a 32-byte public key file: raw 32 bytes or 64 hex characters
- * (surrounding whitespace allowed). */
-itk_err itk_client_read_pubkey(const char *path,
-			       uint8_t pk[static ITK_SIGN_PK_LEN]) ITK_WUR;
-
 #endif

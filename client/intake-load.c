@@ -337,7 +337,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (itk_crypto_init() != ITK_OK ||
-	    itk_client_read_pubkey(org, L.org_pk) != ITK_OK ||
+	    itk_org_pub_load(org, L.org_pk) != ITK_OK ||
 	    load_corpus(&L, corpus) != ITK_OK) {
 		fprintf(stderr, "intake-load: cannot read keys or corpus\n");
 		return 2;

@@ -138,7 +138,7 @@ connect_verified(const struct opts *o, itk_client **c)
 	uint8_t org_pk[ITK_SIGN_PK_LEN];
 	itk_err r;
 
-	if ((r = itk_client_read_pubkey(o->org_pub, org_pk)) != ITK_OK) {
+	if ((r = itk_org_pub_load(o->org_pub, org_pk)) != ITK_OK) {
 		fprintf(stderr, "intake-submit: %s: ", o->org_pub);
 		return r;
 	}

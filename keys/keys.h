@@ -310,6 +310,14 @@ itk_err itk_bundle_verify(const uint8_t *bundle, size_t len,
 			  const uint8_t org_pk[static ITK_SIGN_PK_LEN],
 			  itk_pb_key_bundle_body **out) ITK_WUR;
 
+/*
+ * Reads the pinned organisation public key: an org .pub file made by
+ * intake-keys, or 64 hex digits.  ITK_E_RANGE if the .pub holds another
+ * kind of key, ITK_E_FORMAT if it is neither.
+ */
+itk_err itk_org_pub_load(const char *path,
+			 uint8_t pk[static ITK_SIGN_PK_LEN]) ITK_WUR;
+
 /* The intake key a client should seal to at time now: the first listed
  * key whose window contains now; NULL if none. */
 const Intake__V1__IntakeKey *

@@ -57,19 +57,19 @@ usage(FILE *f)
 		"\n"
 		"Dials the gateway's worker link, opens and triages submissions"
 		"\nand commits them to the vault.  Config keys (key = value):\n"
-		"  link.url              gateway link to dial (ipc:// or "
+		"  link_url              gateway link to dial (ipc:// or "
 		"tcp://)\n"
-		"  keys.dir              key store with the intake secret keys\n"
-		"  keys.passphrase_file  passphrase of the key files (omit for "
+		"  keys_dir              key store with the intake secret keys\n"
+		"  keys_passphrase_file  passphrase of the key files (omit for "
 		"--dev keys)\n"
-		"  vault.dir             LMDB vault directory\n"
-		"  vault.key             vault key file (from intake-keys)\n"
-		"  vault.map_size        bytes (default 4294967296)\n"
-		"  triage.rules          rules file (default: built in)\n"
-		"  worker.id             name in logs (default worker-PID)\n"
-		"  batch.max             deliveries per request (1-1024, "
+		"  vault_dir             LMDB vault directory\n"
+		"  vault_key             vault key file (from intake-keys)\n"
+		"  vault_map_size        bytes (default 4294967296)\n"
+		"  triage_rules          rules file (default: built in)\n"
+		"  worker_id             name in logs (default worker-PID)\n"
+		"  batch_max             deliveries per request (1-1024, "
 		"default 64)\n"
-		"  link.wait_ms          long-poll time (100-5000, default "
+		"  link_wait_ms          long-poll time (100-5000, default "
 		"1000)\n");
 }
 
@@ -84,19 +84,19 @@ load_config(const char *path, struct worker_cfg *w, itk_config **cfgp)
 		fprintf(stderr, "intake-worker: %s\n", err);
 		return r;
 	}
-	w->link_url = itk_config_str(c, "link.url", NULL);
-	w->keys_dir = itk_config_str(c, "keys.dir", NULL);
+	w->link_url = itk_config_str(c, "link_url", NULL);
+	w->keys_dir = itk_config_str(c, "keys_dir", NULL);
 	w->keys_passphrase_file =
-	    itk_config_str(c, "keys.passphrase_file", NULL);
-	w->vault_dir = itk_config_str(c, "vault.dir", NULL);
-	w->vault_key = itk_config_str(c, "vault.key", NULL);
-	w->rules = itk_config_str(c, "triage.rules", NULL);
-	w->id = itk_config_str(c, "worker.id", NULL);
-	if ((r = itk_config_u64(c, "batch.max", 64, 1, 1024, &w->batch, err,
+	    itk_config_str(c, "keys_passphrase_file", NULL);
+	w->vault_dir = itk_config_str(c, "vault_dir", NULL);
+	w->vault_key = itk_config_str(c, "vault_key", NULL);
+	w->rules = itk_config_str(c, "triage_rules", NULL);
+	w->id = itk_config_str(c, "worker_id", NULL);
+	if ((r = itk_config_u64(c, "batch_max", 64, 1, 1024, &w->batch, err,
 				sizeof(err))) != ITK_OK ||
-	    (r = itk_config_u64(c, "link.wait_ms", 1000, 100, 5000,
+	    (r = itk_config_u64(c, "link_wait_ms", 1000, 100, 5000,
 				&w->wait_ms, err, sizeof(err))) != ITK_OK ||
-	    (r = itk_config_u64(c, "vault.map_size", 4ull << 30, 1ull << 20,
+	    (r = itk_config_u64(c, "vault_map_size", 4ull << 30, 1ull << 20,
 				1ull << 40, &w->map_size, err, sizeof(err))) !=
 		ITK_OK ||
 	    (r = itk_config_check_unused(c, err, sizeof(err))) != ITK_OK) {
@@ -106,8 +106,8 @@ load_config(const char *path, struct worker_cfg *w, itk_config **cfgp)
 	}
 	if (w->link_url == NULL || w->keys_dir == NULL ||
 	    w->vault_dir == NULL || w->vault_key == NULL) {
-		fprintf(stderr, "intake-worker: %s: link.url, keys.dir, "
-				"vault.dir and vault.key are required\n",
+		fprintf(stderr, "intake-worker: %s: link_url, keys_dir, "
+				"vault_dir and vault_key are required\n",
 			path);
 		itk_config_free(c);
 		return ITK_E_CONFIG;

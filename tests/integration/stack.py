@@ -81,17 +81,18 @@ class Stack:
         gw = os.path.join(self.dir, "gateway.conf")
         with open(gw, "w") as f:
             f.write("\n".join([
-                "http.listen = http://127.0.0.1:%d" % self.http_port,
-                "metrics.listen = http://127.0.0.1:%d" % self.metrics_port,
-                "spool.dir = " + self.spool,
-                "spool.max_bytes = %d" % self.spool_max_bytes,
-                "link.listen = " + self.link,
-                "link.lease_ms = %d" % self.lease_ms,
-                "keys.bundle = " + os.path.join(self.keys, "bundle.pb"),
-                "keys.org_pub = " + self.org_pub,
-                "keys.receipt = " + os.path.join(self.keys, "receipt.key"),
+                "http_listen = http://127.0.0.1:%d" % self.http_port,
+                "metrics_listen = http://127.0.0.1:%d" % self.metrics_port,
+                "spool_dir = " + self.spool,
+                "spool_max_bytes = %d" % self.spool_max_bytes,
+                "link_listen = " + self.link,
+                "lease_timeout_ms = %d" % self.lease_ms,
+                "bundle_file = " + os.path.join(self.keys, "bundle.pb"),
+                "org_public_key_file = " + self.org_pub,
+                "receipt_key_file = " + os.path.join(self.keys,
+                                                     "receipt.key"),
                 "origin = intake.test/log",
-                "web.root = " + os.path.join(SRC, "web"),
+                "web_root = " + os.path.join(SRC, "web"),
                 ""]))
         self.gateway_conf = gw
         self.worker_confs = []
@@ -99,11 +100,11 @@ class Stack:
             p = os.path.join(self.dir, "worker%d.conf" % i)
             with open(p, "w") as f:
                 f.write("\n".join([
-                    "link.url = " + self.link,
-                    "keys.dir = " + self.keys,
-                    "vault.dir = " + self.vault,
-                    "vault.key = " + os.path.join(self.keys, "vault.key"),
-                    "worker.id = w%d" % i,
+                    "link_url = " + self.link,
+                    "keys_dir = " + self.keys,
+                    "vault_dir = " + self.vault,
+                    "vault_key = " + os.path.join(self.keys, "vault.key"),
+                    "worker_id = w%d" % i,
                     ""]))
             self.worker_confs.append(p)
 

@@ -48,7 +48,7 @@ def main():
                     if s in msgs and msgs[s]["queue"] == rows[ln]["queue"])
         t.check(agree >= 0.95 * N, "queue agrees with the human label for "
                 "%.1f%%" % (100.0 * agree / N))
-        t.check(wait_for(lambda: st.metric("intake_spool_pending") == 0, 30,
+        t.check(wait_for(lambda: st.metric("intake_gw_spool_depth") == 0, 30,
                          "spool to drain") is True, "spool drained to empty")
         for name in ("gateway", "worker0", "worker1"):
             t.check(st.alive(name), name + " still running")

@@ -19,8 +19,8 @@ def main():
         p = st.load(corpus, 300, clients=4)
         out, _ = p.communicate(timeout=300)
         t.check(p.returncode == 0, "300 accepted with no worker connected")
-        t.check(st.metric("intake_spool_pending") == 300,
-                "spool holds 300 (%s)" % st.metric("intake_spool_pending"))
+        t.check(st.metric("intake_gw_spool_depth") == 300,
+                "spool holds 300 (%s)" % st.metric("intake_gw_spool_depth"))
         msgs, _ = st.vault_messages()
         t.check(len(msgs) == 0, "vault untouched while workers are away")
 
@@ -28,11 +28,11 @@ def main():
         p = st.load(corpus, 2000, clients=4, deadline=5)
         out, _ = p.communicate(timeout=300)
         res = parse_kv(out)
-        full = st.metric("intake_rejections_total{reason=\"full\"}")
+        full = st.metric("intake_gw_rejections_total{reason=\"full\"}")
         t.check(int(res.get("failed", "0")) > 0 and full > 0,
                 "spool full answers 503 full (%d refusals)" % full)
         t.check(st.healthy(), "gateway healthy while full")
-        held = int(st.metric("intake_spool_pending"))
+        held = int(st.metric("intake_gw_spool_depth"))
         acked_total = 300 + int(res.get("acked", "0"))
         t.check(held == acked_total,
                 "spool holds exactly what was acknowledged (%d vs %d)"
@@ -40,7 +40,7 @@ def main():
 
         for i in range(2):
             st.start_worker(i)
-        wait_for(lambda: st.metric("intake_spool_pending") == 0, 120,
+        wait_for(lambda: st.metric("intake_gw_spool_depth") == 0, 120,
                  "spool to drain")
         msgs = wait_for(lambda: (lambda m: len(m) >= acked_total and m)(
             st.vault_messages()[0]), 60, "vault to fill")
