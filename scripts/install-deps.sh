@@ -22,6 +22,8 @@ pkgs=(
 
 missing=()
 for p in "${pkgs[@]}"; do
+  # A nodejs build that bundles npm (NodeSource) conflicts with Debian's npm.
+  if [ "$p" = npm ] && command -v npm >/dev/null; then continue; fi
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
