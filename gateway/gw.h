@@ -28,12 +28,14 @@
 typedef struct gw_receipt_key gw_receipt_key;
 
 /*
- * Loads the receipt signing key from path and checks that its public half
- * is expect_pk (the bundle's receipt key): a gateway must never sign
- * receipts nobody can verify.  Returns ITK_OK and *out (free with
- * gw_receipt_key_free), or ITK_E_PERM/ITK_E_FORMAT/ITK_E_VERIFY/...
+ * Loads the receipt signing key file (kind receipt) from path, asking for
+ * its passphrase (itk_askpass: INTAKE_KEYS_PASSPHRASE, or passphrase_file
+ * if not NULL) only if it is encrypted, and checks that its public half
+ * is expect_pk (the bundle's receipt key).  Returns ITK_OK and *out (free
+ * with gw_receipt_key_free); ITK_E_RANGE (not a receipt key),
+ * ITK_E_VERIFY (not the bundle's), or what itk_key_load returns.
  */
-itk_err gw_receipt_key_load(const char *path,
+itk_err gw_receipt_key_load(const char *path, const char *passphrase_file,
 			    const uint8_t expect_pk[static ITK_SIGN_PK_LEN],
 			    gw_receipt_key **out) ITK_WUR;
 void gw_receipt_key_free(gw_receipt_key *k);
@@ -118,7 +120,7 @@ typedef struct {
 /* What a submission request is answered with. */
 typedef struct {
 	unsigned status;     /* HTTP status */
-	itk_err code;	     /* ITK_OK, or the Error.code */
+	itk_err code;        /* ITK_OK, or the Error.code */
 	const char *message; /* Error.message when code != ITK_OK */
 	uint32_t retry_after;
 	const uint8_t *body; /* the Receipt bytes when code == ITK_OK */
@@ -149,11 +151,11 @@ unsigned gw_status_of(itk_err code, gw_reject *why);
 /* --------------------------------------------------------------- http */
 
 typedef struct {
-	const char *listen;	 /* http://host:port */
-	const char *tls_listen;	 /* https://host:port or NULL */
-	const char *tls_cert;	 /* PEM file */
-	const char *tls_key;	 /* PEM file */
-	const char *web_root;	 /* directory or NULL */
+	const char *listen;     /* http://host:port */
+	const char *tls_listen; /* https://host:port or NULL */
+	const char *tls_cert;   /* PEM file */
+	const char *tls_key;    /* PEM file */
+	const char *web_root;   /* directory or NULL */
 	size_t max_body;
 	size_t max_concurrent;
 	gw_submit *submit;
@@ -170,8 +172,8 @@ void gw_http_stop(gw_http *h);
 void gw_http_free(gw_http *h);
 
 /* Packs Error{code, name, message, retry_after} into out. */
-itk_err gw_error_pack(itk_err code, const char *message,
-		      uint32_t retry_after, itk_buf *out) ITK_WUR;
+itk_err gw_error_pack(itk_err code, const char *message, uint32_t retry_after,
+		      itk_buf *out) ITK_WUR;
 
 /* -------------------------------------------------------------- relay */
 
@@ -179,8 +181,8 @@ typedef struct {
 	const char *listen; /* ipc://..., tcp://..., tls+tcp://... */
 	gw_spool *spool;
 	uint32_t max_deliveries; /* per request and per worker in flight */
-	uint32_t max_wait_ms;	 /* long-poll cap */
-	size_t contexts;	 /* concurrent requests served */
+	uint32_t max_wait_ms;    /* long-poll cap */
+	size_t contexts;         /* concurrent requests served */
 } gw_relay_opts;
 
 typedef struct gw_relay gw_relay;

@@ -26,10 +26,10 @@
  * (max_concurrent; beyond it 503 busy).
  */
 
-#define GW_URI_MAX	   2048u
+#define GW_URI_MAX         2048u
 #define GW_BODY_TIMEOUT_MS 30000
-#define GW_SMALL_BODY	   (64u * 1024u) /* kept between requests */
-#define RETRY_BUSY	   1u
+#define GW_SMALL_BODY      (64u * 1024u) /* kept between requests */
+#define RETRY_BUSY         1u
 
 #define MAILBOX_PREFIX "/v1/mailbox/"
 #define CURSOR_PARAM   "?cursor="
@@ -76,9 +76,9 @@ gw_error_pack(itk_err code, const char *message, uint32_t retry_after,
  * read may follow).
  */
 static void
-respond_full(nng_aio *aio, gw_endpoint ep, unsigned status,
-	     const char *ctype, const void *body, size_t len, bool copy,
-	     bool close, uint32_t retry_after)
+respond_full(nng_aio *aio, gw_endpoint ep, unsigned status, const char *ctype,
+	     const void *body, size_t len, bool copy, bool close,
+	     uint32_t retry_after)
 {
 	nng_http_res *res = NULL;
 	char ra[16];
@@ -87,11 +87,10 @@ respond_full(nng_aio *aio, gw_endpoint ep, unsigned status,
 	if ((rv = nng_http_res_alloc(&res)) != 0 ||
 	    (rv = nng_http_res_set_status(res, (uint16_t)status)) != 0 ||
 	    (rv = nng_http_res_set_header(res, "Content-Type", ctype)) != 0 ||
-	    (rv = nng_http_res_set_header(res, "Cache-Control",
-					  "no-store")) != 0 ||
-	    (close &&
-	     (rv = nng_http_res_set_header(res, "Connection", "close")) !=
-		 0)) {
+	    (rv = nng_http_res_set_header(res, "Cache-Control", "no-store")) !=
+		0 ||
+	    (close && (rv = nng_http_res_set_header(res, "Connection",
+						    "close")) != 0)) {
 		goto fail;
 	}
 	if (retry_after > 0) {
@@ -137,15 +136,14 @@ respond_error(nng_aio *aio, gw_endpoint ep, unsigned status, itk_err code,
 {
 	itk_buf *b = itk_buf_new(ITK_ERROR_MAX);
 
-	if (b == NULL ||
-	    gw_error_pack(code, msg, retry_after, b) != ITK_OK) {
+	if (b == NULL || gw_error_pack(code, msg, retry_after, b) != ITK_OK) {
 		itk_buf_free(b);
 		gw_metrics_request(ep, 500);
 		nng_aio_finish(aio, NNG_ENOMEM);
 		return;
 	}
-	respond_full(aio, ep, status, "application/x-protobuf",
-		     itk_buf_ptr(b), itk_buf_len(b), true, close, retry_after);
+	respond_full(aio, ep, status, "application/x-protobuf", itk_buf_ptr(b),
+		     itk_buf_len(b), true, close, retry_after);
 	itk_buf_free(b);
 }
 
@@ -223,8 +221,8 @@ healthz_cb(nng_aio *aio)
 
 	gw_spool_get_stats(h->o.spool, &st);
 	if (st.writable && !atomic_load(&h->closed)) {
-		respond(aio, GW_EP_HEALTHZ, 200, "text/plain", "ok\n", 3, false,
-			false);
+		respond(aio, GW_EP_HEALTHZ, 200, "text/plain", "ok\n", 3,
+			false, false);
 	} else {
 		respond(aio, GW_EP_HEALTHZ, 503, "text/plain",
 			"not accepting\n", 14, false, false);
@@ -273,8 +271,9 @@ submit_done(void *arg, const gw_answer *a)
 	nng_aio *uaio = c->uaio;
 
 	if (a->code == ITK_OK) {
-		respond(uaio, GW_EP_SUBMIT, a->status, "application/x-protobuf",
-			a->body, a->len, true, false);
+		respond(uaio, GW_EP_SUBMIT, a->status,
+			"application/x-protobuf", a->body, a->len, true,
+			false);
 	} else {
 		respond_error(uaio, GW_EP_SUBMIT, a->status, a->code,
 			      a->message, a->retry_after, false);
@@ -461,8 +460,8 @@ parse_mailbox_uri(const char *uri, uint8_t id[static ITK_MAILBOX_ID_LEN],
 	}
 	if (n != qlen + 2 * GW_CURSOR_LEN ||
 	    memcmp(uri, CURSOR_PARAM, qlen) != 0 ||
-	    itk_unhex(cursor, GW_CURSOR_LEN, uri + qlen,
-		      2 * GW_CURSOR_LEN) != ITK_OK) {
+	    itk_unhex(cursor, GW_CURSOR_LEN, uri + qlen, 2 * GW_CURSOR_LEN) !=
+		ITK_OK) {
 		return ITK_E_FORMAT;
 	}
 	*has_cursor = true;
@@ -519,8 +518,7 @@ fail:
 	leave(h);
 	gw_metrics_reject(GW_REJ_INTERNAL);
 	itk_log_error("mailbox.read", "err=%s", itk_errname(r));
-	respond_error(aio, GW_EP_MAILBOX, 500, ITK_E_INTERNAL, NULL, 0,
-		      false);
+	respond_error(aio, GW_EP_MAILBOX, 500, ITK_E_INTERNAL, NULL, 0, false);
 }
 
 /* ------------------------------------------------------------- servers */
@@ -630,14 +628,13 @@ start_server(gw_http *h, const char *url, bool tls)
 		goto out;
 	}
 	h->srv[h->n_srv++] = srv;
-	if (tls &&
-	    (r = set_tls(srv, h->o.tls_cert, h->o.tls_key)) != ITK_OK) {
+	if (tls && (r = set_tls(srv, h->o.tls_cert, h->o.tls_key)) != ITK_OK) {
 		goto out;
 	}
 	if ((r = add(srv, h, "/v1/keys", "GET", false, 0, true, keys_cb)) !=
 		ITK_OK ||
-	    (r = add(srv, h, "/healthz", "GET", false, 0, true,
-		     healthz_cb)) != ITK_OK ||
+	    (r = add(srv, h, "/healthz", "GET", false, 0, true, healthz_cb)) !=
+		ITK_OK ||
 	    (r = add(srv, h, "/v1/submissions", "POST", false, 0, false,
 		     submit_cb)) != ITK_OK ||
 	    (r = add(srv, h, "/v1/mailbox", "GET", true, 0, true,
@@ -646,9 +643,8 @@ start_server(gw_http *h, const char *url, bool tls)
 	}
 	if (h->o.web_root != NULL) {
 		nng_http_handler *hd = NULL;
-		if ((rv = nng_http_handler_alloc_directory(&hd, "/",
-							   h->o.web_root)) !=
-			0 ||
+		if ((rv = nng_http_handler_alloc_directory(
+			 &hd, "/", h->o.web_root)) != 0 ||
 		    (rv = nng_http_server_add_handler(srv, hd)) != 0) {
 			itk_log_error("http.web_root", "err=\"%s\"",
 				      nng_strerror(rv));

@@ -36,6 +36,7 @@ struct cfg {
 	const char *http_listen, *https_listen, *tls_cert, *tls_key;
 	const char *metrics_listen, *spool_dir, *link_listen;
 	const char *bundle_file, *org_key_file, *receipt_key_file;
+	const char *receipt_pass_file;
 	const char *origin, *web_root, *log_level;
 	uint64_t spool_max_bytes, seen_retention, mailbox_retention;
 	uint64_t lease_ms, max_deliveries, max_wait_ms, link_contexts;
@@ -65,22 +66,24 @@ read_cfg(itk_config *c, struct cfg *g, char *err)
 	g->bundle_file = itk_config_str(c, "bundle_file", NULL);
 	g->org_key_file = itk_config_str(c, "org_public_key_file", NULL);
 	g->receipt_key_file = itk_config_str(c, "receipt_key_file", NULL);
+	g->receipt_pass_file =
+	    itk_config_str(c, "receipt_key_passphrase_file", NULL);
 	g->origin = itk_config_str(c, "origin", NULL);
 	g->web_root = itk_config_str(c, "web_root", NULL);
 	g->log_level = itk_config_str(c, "log_level", "info");
 	if ((r = u64(c, "spool_max_bytes", 1024u * 1024u * 1024u,
 		     1024u * 1024u, 1ull << 40, &g->spool_max_bytes, err)) !=
 		ITK_OK ||
-	    (r = u64(c, "seen_retention", 30u * 86400u, 3600u,
-		     3650u * 86400u, &g->seen_retention, err)) != ITK_OK ||
+	    (r = u64(c, "seen_retention", 30u * 86400u, 3600u, 3650u * 86400u,
+		     &g->seen_retention, err)) != ITK_OK ||
 	    (r = u64(c, "mailbox_retention", 90u * 86400u, 3600u,
 		     3650u * 86400u, &g->mailbox_retention, err)) != ITK_OK ||
 	    (r = u64(c, "lease_timeout_ms", 60000u, 100u, 3600000u,
 		     &g->lease_ms, err)) != ITK_OK ||
 	    (r = u64(c, "max_deliveries", 16u, 1u, GW_DELIVERY_MAX,
 		     &g->max_deliveries, err)) != ITK_OK ||
-	    (r = u64(c, "link_max_wait_ms", 5000u, 0u, 30000u,
-		     &g->max_wait_ms, err)) != ITK_OK ||
+	    (r = u64(c, "link_max_wait_ms", 5000u, 0u, 30000u, &g->max_wait_ms,
+		     err)) != ITK_OK ||
 	    (r = u64(c, "link_contexts", 16u, 1u, 256u, &g->link_contexts,
 		     err)) != ITK_OK ||
 	    (r = u64(c, "accepted_at_granularity", 3600u, 1u, 86400u,
@@ -89,8 +92,8 @@ read_cfg(itk_config *c, struct cfg *g, char *err)
 		     err)) != ITK_OK ||
 	    (r = u64(c, "max_body", ITK_SUBMISSION_MAX, 1024u,
 		     ITK_SUBMISSION_MAX, &g->max_body, err)) != ITK_OK ||
-	    (r = u64(c, "max_concurrent", 256u, 1u, 65536u,
-		     &g->max_concurrent, err)) != ITK_OK ||
+	    (r = u64(c, "max_concurrent", 256u, 1u, 65536u, &g->max_concurrent,
+		     err)) != ITK_OK ||
 	    (r = u64(c, "log_time_granularity", 60u, 1u, 86400u,
 		     &g->log_granularity, err)) != ITK_OK) {
 		return r;
@@ -109,7 +112,8 @@ read_cfg(itk_config *c, struct cfg *g, char *err)
 	}
 	if (g->https_listen != NULL &&
 	    (g->tls_cert == NULL || g->tls_key == NULL)) {
-		snprintf(err, ERRLEN, "https_listen needs tls_cert and tls_key");
+		snprintf(err, ERRLEN,
+			 "https_listen needs tls_cert and tls_key");
 		return ITK_E_CONFIG;
 	}
 	if (g->https_listen == NULL &&
@@ -140,33 +144,6 @@ set_level(const char *s)
 	return ITK_E_CONFIG;
 }
 
-/* The pinned organisation key: 32 raw bytes, or 64 hex digits with an
- * optional final newline. */
-static itk_err
-load_org_key(const char *path, uint8_t pk[static ITK_SIGN_PK_LEN])
-{
-	itk_buf *b = NULL;
-	size_t n;
-	itk_err r;
-
-	if ((r = itk_file_read(path, 256, &b)) != ITK_OK) {
-		return r;
-	}
-	n = itk_buf_len(b);
-	if (n == ITK_SIGN_PK_LEN) {
-		memcpy(pk, itk_buf_ptr(b), ITK_SIGN_PK_LEN);
-		r = ITK_OK;
-	} else {
-		const char *h = (const char *)itk_buf_ptr(b);
-		if (n > 0 && h[n - 1] == '\n') {
-			n--;
-		}
-		r = itk_unhex(pk, ITK_SIGN_PK_LEN, h, n);
-	}
-	itk_buf_free(b);
-	return r;
-}
-
 struct keys {
 	itk_buf *bundle;
 	itk_pb_key_bundle_body *body;
@@ -183,7 +160,7 @@ load_keys(const struct cfg *g, struct keys *k)
 	bool current = false;
 	itk_err r;
 
-	if ((r = load_org_key(g->org_key_file, org)) != ITK_OK) {
+	if ((r = itk_org_pub_load(g->org_key_file, org)) != ITK_OK) {
 		itk_log_error("start.org_key", "file=%s err=%s",
 			      g->org_key_file, itk_errname(r));
 		return r;
@@ -197,9 +174,10 @@ load_keys(const struct cfg *g, struct keys *k)
 	if ((r = itk_bundle_verify(itk_buf_ptr(k->bundle),
 				   itk_buf_len(k->bundle), org, &k->body)) !=
 	    ITK_OK) {
-		itk_log_error("start.bundle", "file=%s err=%s "
-					      "msg=\"does not verify against "
-					      "the organisation key\"",
+		itk_log_error("start.bundle",
+			      "file=%s err=%s "
+			      "msg=\"does not verify against "
+			      "the organisation key\"",
 			      g->bundle_file, itk_errname(r));
 		return r;
 	}
@@ -220,7 +198,7 @@ load_keys(const struct cfg *g, struct keys *k)
 		itk_log_warn("start.bundle", "msg=\"no intake key is valid "
 					     "now\"");
 	}
-	if ((r = gw_receipt_key_load(g->receipt_key_file,
+	if ((r = gw_receipt_key_load(g->receipt_key_file, g->receipt_pass_file,
 				     k->body->receipt_public_key.data,
 				     &k->rk)) != ITK_OK) {
 		itk_log_error("start.receipt_key", "file=%s err=%s",

@@ -21,7 +21,7 @@ static const unsigned statuses[] = {200, 400, 404, 405, 410, 411,
 #define N_STATUS (sizeof(statuses) / sizeof(statuses[0]) + 1) /* + other */
 
 static const char *const ep_names[GW_EP_COUNT] = {
-    [GW_EP_KEYS] = "keys",	 [GW_EP_SUBMIT] = "submissions",
+    [GW_EP_KEYS] = "keys",       [GW_EP_SUBMIT] = "submissions",
     [GW_EP_MAILBOX] = "mailbox", [GW_EP_HEALTHZ] = "healthz",
     [GW_EP_WEB] = "web",
 };
@@ -63,8 +63,7 @@ gw_metrics_request(gw_endpoint ep, unsigned status)
 	while (i < N_STATUS - 1 && statuses[i] != status) {
 		i++;
 	}
-	atomic_fetch_add_explicit(&m_requests[ep][i], 1,
-				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&m_requests[ep][i], 1, memory_order_relaxed);
 }
 
 void
@@ -123,11 +122,11 @@ gw_metrics_render(gw_spool *spool, itk_buf *out)
 	unsigned long long cum = 0;
 	itk_err r = ITK_OK;
 
-#define P(...)                                                               \
-	do {                                                                 \
-		if (r == ITK_OK) {                                           \
-			r = itk_buf_printf(out, __VA_ARGS__);                \
-		}                                                            \
+#define P(...)                                                                \
+	do {                                                                  \
+		if (r == ITK_OK) {                                            \
+			r = itk_buf_printf(out, __VA_ARGS__);                 \
+		}                                                             \
 	} while (0)
 
 	gw_spool_get_stats(spool, &st);
@@ -140,11 +139,13 @@ gw_metrics_render(gw_spool *spool, itk_buf *out)
 				continue;
 			}
 			if (i < N_STATUS - 1) {
-				P("intake_gw_http_requests_total{endpoint=\"%s\","
+				P("intake_gw_http_requests_total{endpoint=\"%"
+				  "s\","
 				  "status=\"%u\"} %llu\n",
 				  ep_names[e], statuses[i], v);
 			} else {
-				P("intake_gw_http_requests_total{endpoint=\"%s\","
+				P("intake_gw_http_requests_total{endpoint=\"%"
+				  "s\","
 				  "status=\"other\"} %llu\n",
 				  ep_names[e], v);
 			}
@@ -193,9 +194,8 @@ gw_metrics_render(gw_spool *spool, itk_buf *out)
 	  "# HELP intake_gw_workers_connected Worker pipes connected now.\n"
 	  "# TYPE intake_gw_workers_connected gauge\n"
 	  "intake_gw_workers_connected %lld\n",
-	  get(&m_deliveries), get(&m_acks),
-	  (unsigned long long)st.redelivered, get(&m_replies),
-	  get(&m_link_rejects),
+	  get(&m_deliveries), get(&m_acks), (unsigned long long)st.redelivered,
+	  get(&m_replies), get(&m_link_rejects),
 	  (long long)atomic_load_explicit(&m_workers, memory_order_relaxed));
 	P("# HELP intake_gw_commit_batch_size Submissions per group commit "
 	  "(one LMDB transaction, one fsync).\n"
@@ -203,7 +203,8 @@ gw_metrics_render(gw_spool *spool, itk_buf *out)
 	for (size_t i = 0; i <= N_BATCH; i++) {
 		cum += get(&m_batch_hist[i]);
 		if (i < N_BATCH) {
-			P("intake_gw_commit_batch_size_bucket{le=\"%u\"} %llu\n",
+			P("intake_gw_commit_batch_size_bucket{le=\"%u\"} "
+			  "%llu\n",
 			  batch_le[i], cum);
 		} else {
 			P("intake_gw_commit_batch_size_bucket{le=\"+Inf\"} "
@@ -237,8 +238,8 @@ metrics_cb(nng_aio *aio)
 		goto out;
 	}
 	if ((rv = nng_http_res_alloc(&res)) != 0 ||
-	    (rv = nng_http_res_set_header(
-		 res, "Content-Type", "text/plain; version=0.0.4")) != 0 ||
+	    (rv = nng_http_res_set_header(res, "Content-Type",
+					  "text/plain; version=0.0.4")) != 0 ||
 	    (rv = nng_http_res_copy_data(res, itk_buf_ptr(b),
 					 itk_buf_len(b))) != 0) {
 		goto out;

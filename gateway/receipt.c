@@ -1,95 +1,75 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
-#include "file.h"
 #include "gw.h"
+#include "keys.h"
 
 /*
- * The receipt key lives in sodium_malloc'd memory (guard pages, locked,
- * wiped on free).
- *
- * Key file: until keys/ provides itk_key_load for receipt keys, the file
- * is TEMPORARILY the raw 64-byte libsodium Ed25519 secret key (seed ||
- * public key), mode 0600, as documented in docs/gateway.md.
+ * The receipt key is an intake-keys key file of kind "receipt"
+ * (keys/keys.h, docs/keys.md): a --dev file loads without a passphrase;
+ * an encrypted one takes its passphrase from INTAKE_KEYS_PASSPHRASE or
+ * passphrase_file (itk_askpass).  The secret stays in the key's
+ * sodium_malloc'd memory.
  */
 struct gw_receipt_key {
-	uint8_t sk[ITK_SIGN_SK_LEN];
-	uint8_t pk[ITK_SIGN_PK_LEN];
+	itk_secret_key *k;
 };
 
 itk_err
-gw_receipt_key_load(const char *path,
+gw_receipt_key_load(const char *path, const char *passphrase_file,
 		    const uint8_t expect_pk[static ITK_SIGN_PK_LEN],
 		    gw_receipt_key **out)
 {
-	gw_receipt_key *k = NULL;
-	itk_buf *b = NULL;
-	uint8_t pk[ITK_SIGN_PK_LEN];
+	gw_receipt_key *rk = NULL;
+	itk_secret_key *k = NULL;
+	char *pass = NULL;
 	itk_err r;
 
-	if ((r = itk_file_read_secret(path, ITK_SIGN_SK_LEN, &b)) != ITK_OK) {
-		goto out;
-	}
-	if (itk_buf_len(b) != ITK_SIGN_SK_LEN) {
-		r = ITK_E_FORMAT;
-		goto out;
-	}
-	if ((k = sodium_malloc(sizeof(*k))) == NULL) {
-		r = ITK_E_NOMEM;
-		goto out;
-	}
-	memcpy(k->sk, itk_buf_ptr(b), ITK_SIGN_SK_LEN);
-	/* The public half is recomputed, not trusted from the file. */
-	if (crypto_sign_ed25519_sk_to_pk(pk, k->sk) != 0 ||
-	    sodium_memcmp(pk, k->sk + 32, ITK_SIGN_PK_LEN) != 0) {
-		r = ITK_E_FORMAT;
-		goto out;
-	}
-	{
-		uint8_t seed[32], cpk[ITK_SIGN_PK_LEN], csk[ITK_SIGN_SK_LEN];
-		int bad;
-		if (crypto_sign_ed25519_sk_to_seed(seed, k->sk) != 0 ||
-		    crypto_sign_seed_keypair(cpk, csk, seed) != 0) {
-			sodium_memzero(seed, sizeof(seed));
-			sodium_memzero(csk, sizeof(csk));
-			r = ITK_E_CRYPTO;
+	r = itk_key_load(path, NULL, &k);
+	if (r == ITK_E_PASSPHRASE) {
+		if ((r = itk_askpass(passphrase_file,
+				     "receipt key passphrase: ", false,
+				     &pass)) != ITK_OK) {
 			goto out;
 		}
-		bad = sodium_memcmp(cpk, pk, ITK_SIGN_PK_LEN);
-		sodium_memzero(seed, sizeof(seed));
-		sodium_memzero(csk, sizeof(csk));
-		if (bad != 0) {
-			r = ITK_E_FORMAT;
-			goto out;
-		}
+		r = itk_key_load(path, pass, &k);
 	}
-	if (sodium_memcmp(pk, expect_pk, ITK_SIGN_PK_LEN) != 0) {
+	if (r != ITK_OK) {
+		goto out;
+	}
+	if (itk_key_kind_of(k) != ITK_KEY_RECEIPT) {
+		r = ITK_E_RANGE;
+		goto out;
+	}
+	/* A gateway must never sign receipts nobody can verify. */
+	if (sodium_memcmp(itk_key_public(k), expect_pk, ITK_SIGN_PK_LEN) !=
+	    0) {
 		r = ITK_E_VERIFY;
 		goto out;
 	}
-	memcpy(k->pk, pk, sizeof(pk));
-	if (sodium_mprotect_readonly(k) != 0) {
-		r = ITK_E_CRYPTO;
+	if ((rk = calloc(1, sizeof(*rk))) == NULL) {
+		r = ITK_E_NOMEM;
 		goto out;
 	}
-	*out = k;
+	rk->k = k;
 	k = NULL; /* transferred */
+	*out = rk;
 	r = ITK_OK;
 out:
-	gw_receipt_key_free(k);
-	itk_buf_free(b);
+	itk_askpass_free(pass);
+	itk_key_free(k);
 	return r;
 }
 
 void
-gw_receipt_key_free(gw_receipt_key *k)
+gw_receipt_key_free(gw_receipt_key *rk)
 {
-	/* sodium_free wipes the region; it must be writable for that. */
-	if (k != NULL) {
-		(void)sodium_mprotect_readwrite(k);
-		sodium_free(k);
+	if (rk != NULL) {
+		itk_key_free(rk->k);
+		free(rk);
 	}
 }
 
@@ -118,8 +98,8 @@ gw_receipt_sign(const gw_receipt_key *k, const char *origin,
 	if (intake__v1__receipt_body__pack(&body, bbuf) != blen) {
 		return ITK_E_INTERNAL;
 	}
-	if ((r = itk_sign(ITK_SIG_RECEIPT, k->sk, bbuf, blen, sig)) !=
-	    ITK_OK) {
+	if ((r = itk_sign(ITK_SIG_RECEIPT, itk_key_secret(k->k), bbuf, blen,
+			  sig)) != ITK_OK) {
 		return r;
 	}
 	rc.body.data = bbuf;

@@ -30,12 +30,12 @@
  * ever waits for an fsync.
  */
 
-#define MAX_PIPES	 256u
-#define MAX_ACKS	 4096u
-#define MAX_REPLIES	 256u
-#define TICK_MS		 100u
-#define PRUNE_EVERY_MS	 (600u * 1000u)
-#define PRUNE_LIMIT	 10000u
+#define MAX_PIPES      256u
+#define MAX_ACKS       4096u
+#define MAX_REPLIES    256u
+#define TICK_MS        100u
+#define PRUNE_EVERY_MS (600u * 1000u)
+#define PRUNE_LIMIT    10000u
 
 enum rstate { R_RECV, R_WORK, R_WAIT, R_SEND };
 
@@ -46,11 +46,11 @@ struct rctx {
 	enum rstate state;
 	nng_msg *req;
 	uint32_t pipe;
-	uint32_t want;	     /* max_deliveries asked, capped */
-	uint64_t deadline;   /* long-poll end, monotonic ms */
-	uint32_t acked;	     /* for the answer */
+	uint32_t want;     /* max_deliveries asked, capped */
+	uint64_t deadline; /* long-poll end, monotonic ms */
+	uint32_t acked;    /* for the answer */
 	uint32_t stored;
-	struct rctx *next;   /* work queue or wait list */
+	struct rctx *next; /* work queue or wait list */
 };
 
 struct gw_relay {
@@ -307,8 +307,8 @@ try_deliver(gw_relay *r, struct rctx *c)
 		return false;
 	}
 	grant = c->want - held;
-	e = gw_spool_lease(r->o.spool, c->pipe, gw_now_ms(), grant, deliver,
-			   c, &n);
+	e = gw_spool_lease(r->o.spool, c->pipe, gw_now_ms(), grant, deliver, c,
+			   &n);
 	if (e != ITK_OK) {
 		itk_log_error("link.lease", "err=%s", itk_errname(e));
 	}
@@ -360,8 +360,9 @@ process(gw_relay *r, struct rctx *c)
 		 * let one reply be stored under another's id. */
 		itk_sha256(h, y->sealed.data, y->sealed.len);
 		if (memcmp(h, y->reply_id.data, ITK_HASH_LEN) != 0) {
-			send_error(c, ITK_E_RANGE, "reply_id is not "
-						   "SHA-256(sealed)");
+			send_error(c, ITK_E_RANGE,
+				   "reply_id is not "
+				   "SHA-256(sealed)");
 			goto out;
 		}
 		offs[i] = itk_buf_len(rbuf);
@@ -372,8 +373,8 @@ process(gw_relay *r, struct rctx *c)
 	}
 	for (size_t i = 0; i < wr->n_replies; i++) {
 		const Intake__V1__Reply *y = wr->replies[i];
-		size_t end = i + 1 < wr->n_replies ? offs[i + 1]
-						   : itk_buf_len(rbuf);
+		size_t end =
+		    i + 1 < wr->n_replies ? offs[i + 1] : itk_buf_len(rbuf);
 		rp[i].mailbox_id = y->mailbox_id.data;
 		rp[i].reply_id = y->reply_id.data;
 		rp[i].posted_at = y->posted_at;
@@ -402,9 +403,9 @@ process(gw_relay *r, struct rctx *c)
 		goto out;
 	}
 	/* Long-poll: park until something is spooled or the deadline. */
-	c->deadline = gw_now_ms() + (wr->wait_ms < r->o.max_wait_ms
-					 ? wr->wait_ms
-					 : r->o.max_wait_ms);
+	c->deadline =
+	    gw_now_ms() +
+	    (wr->wait_ms < r->o.max_wait_ms ? wr->wait_ms : r->o.max_wait_ms);
 	c->state = R_WAIT;
 	pthread_mutex_lock(&r->mtx);
 	c->next = r->waiters;
@@ -506,9 +507,8 @@ relay_main(void *arg)
 		}
 		serve_waiters(r, news, now);
 		if (now - last_prune >= PRUNE_EVERY_MS || last_prune == 0) {
-			size_t n = gw_spool_prune(r->o.spool,
-						  (uint64_t)time(NULL),
-						  PRUNE_LIMIT);
+			size_t n = gw_spool_prune(
+			    r->o.spool, (uint64_t)time(NULL), PRUNE_LIMIT);
 			if (n > 0) {
 				itk_log_info("spool.pruned", "n=%zu", n);
 			}
@@ -556,10 +556,10 @@ gw_relay_start(const gw_relay_opts *o, gw_relay **out)
 	 * nng's default cap (1 MiB) would drop those silently. */
 	if ((rv = nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ,
 				      ITK_WORKER_REQUEST_MAX)) != 0 ||
-	    (rv = nng_pipe_notify(r->sock, NNG_PIPE_EV_ADD_POST, pipe_cb, r)) !=
-		0 ||
-	    (rv = nng_pipe_notify(r->sock, NNG_PIPE_EV_REM_POST, pipe_cb, r)) !=
-		0) {
+	    (rv = nng_pipe_notify(r->sock, NNG_PIPE_EV_ADD_POST, pipe_cb,
+				  r)) != 0 ||
+	    (rv = nng_pipe_notify(r->sock, NNG_PIPE_EV_REM_POST, pipe_cb,
+				  r)) != 0) {
 		itk_log_error("link.open", "err=\"%s\"", nng_strerror(rv));
 		goto fail;
 	}

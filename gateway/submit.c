@@ -40,7 +40,7 @@ struct gw_submit {
 	pthread_mutex_t mtx;
 	pthread_cond_t cv;
 	struct sreq *head, *tail; /* guarded by mtx */
-	bool stop;		  /* guarded by mtx */
+	bool stop;                /* guarded by mtx */
 	atomic_bool closed;
 	pthread_t thr;
 	bool started;
