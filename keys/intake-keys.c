@@ -250,7 +250,10 @@ get_pass(opts *o, bool for_new_key)
 		     "development key only, --dev");
 		return r;
 	case ITK_E_VERIFY:
-		fail("passphrase", r, "the two entries differ: try again");
+		fprintf(stderr,
+			"%s: the two passphrases differ; nothing was made: "
+			"try again\n",
+			progname);
 		return r;
 	case ITK_E_PERM:
 		fail("passphrase file", r,

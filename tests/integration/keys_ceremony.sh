@@ -202,6 +202,56 @@ has "$T/err" "receipt.key" "names the damaged file"
 cp "$T/receipt.key.bak" "$S/receipt.key"
 run 0 "list after restoring it" "$K" list
 
+# ------------------------------------------------------------- terminal
+# A person typing at a terminal: prompted, no echo, asked twice for a new
+# key, and a mismatch makes nothing.  Needs Debian's python3 for a pty.
+if [ -x /usr/bin/python3 ]; then
+  cat >"$T/askpass_pty.py" <<'PY'
+import os, pty, sys, time
+exe, store, first, second = sys.argv[1:5]
+env = dict(os.environ)
+env.pop("INTAKE_KEYS_PASSPHRASE", None)
+pid, fd = pty.fork()
+if pid == 0:
+    os.execve(exe, [exe, "init", "--dir", store, "--origin", "t/log",
+                    "--kdf", "interactive"], env)
+out, answers, deadline = b"", [first, second], time.time() + 60
+while time.time() < deadline:
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    out += data
+    if answers and out.endswith(b": "):
+        os.write(fd, answers.pop(0).encode() + b"\n")
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.WEXITSTATUS(status))
+PY
+  P=$T/ptystore
+  run 1 "terminal: two different entries" /usr/bin/python3 "$T/askpass_pty.py" "$K" \
+    "$P" "typed on a terminal 1" "typed on a terminal 2"
+  has "$T/out" "differ" "says the entries differ"
+  [ ! -e "$P/org.key" ] && ok "nothing made on a mismatch" ||
+    bad "a key was made on a mismatch"
+  run 0 "terminal: passphrase typed twice" /usr/bin/python3 "$T/askpass_pty.py" \
+    "$K" "$P" "typed on a terminal 1" "typed on a terminal 1"
+  has "$T/out" "Same passphrase again" "asks twice for a new key"
+  if grep -q "typed on a terminal" "$T/out"; then
+    bad "the passphrase was echoed"
+  else
+    ok "no echo of the passphrase"
+  fi
+  for c in new-intake new-receipt new-log; do
+    INTAKE_KEYS_PASSPHRASE="typed on a terminal 1" run 0 "$c after init" \
+      "$K" "$c" --dir "$P" --kdf interactive
+  done
+  INTAKE_KEYS_PASSPHRASE="typed on a terminal 1" run 0 \
+    "the typed passphrase opens org.key" "$K" bundle --dir "$P"
+fi
+
 # -------------------------------------------------------------- dev-init
 unset INTAKE_KEYS_PASSPHRASE INTAKE_KEYS_DIR
 D=$T/dev
