@@ -40,4 +40,14 @@ itk_err triage_classify(const triage_rules *r, const char *text, size_t len,
 			const char *form_category,
 			triage_result *out) ITK_WUR;
 
+/*
+ * Like triage_classify, and also writes into why (NUL-terminated, cut to
+ * whylen) the names of the signals that fired, space-separated: for staff
+ * tuning the rules (intake-triage --explain).
+ */
+itk_err triage_classify_explain(const triage_rules *r, const char *text,
+				size_t len, const char *form_category,
+				triage_result *out, char *why,
+				size_t whylen) ITK_WUR;
+
 #endif
