@@ -643,8 +643,12 @@ start_server(gw_http *h, const char *url, bool tls)
 	}
 	if (h->o.web_root != NULL) {
 		nng_http_handler *hd = NULL;
+		/* A directory handler is an exclusive tree, which would
+		 * clash with the API handlers under "/": make it a plain
+		 * tree so the more specific /v1 and /healthz paths win. */
 		if ((rv = nng_http_handler_alloc_directory(
 			 &hd, "/", h->o.web_root)) != 0 ||
+		    (rv = nng_http_handler_set_tree(hd)) != 0 ||
 		    (rv = nng_http_server_add_handler(srv, hd)) != 0) {
 			itk_log_error("http.web_root", "err=\"%s\"",
 				      nng_strerror(rv));
