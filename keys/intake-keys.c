@@ -942,40 +942,6 @@ cmd_list(opts *o)
 
 /* ----------------------------------------------------------- verify */
 
-/* The pinned organisation key: an org .pub file, or 64 hex digits. */
-static itk_err
-read_org_pub(const char *file, uint8_t pk[32])
-{
-	itk_key_info info;
-	itk_buf *b = NULL;
-	size_t len;
-	const char *p;
-	itk_err r;
-
-	if ((r = itk_file_read(file, ITK_KEY_FILE_MAX, &b)) != ITK_OK) {
-		return r;
-	}
-	p = (const char *)itk_buf_ptr(b);
-	len = itk_buf_len(b);
-	if (len >= 7 && sodium_memcmp(p, "ITK-PUB", 7) == 0) {
-		r = itk_key_public_decode(itk_buf_ptr(b), len, &info);
-		if (r == ITK_OK && info.kind != ITK_KEY_ORG) {
-			r = ITK_E_RANGE;
-		}
-		if (r == ITK_OK) {
-			memcpy(pk, info.public_key, 32);
-		}
-		goto out;
-	}
-	while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r')) {
-		len--;
-	}
-	r = itk_unhex(pk, 32, p, len);
-out:
-	itk_buf_free(b);
-	return r;
-}
-
 static int
 cmd_verify(opts *o)
 {
@@ -995,7 +961,7 @@ cmd_verify(opts *o)
 			progname);
 		return EXIT_USAGE;
 	}
-	if ((r = read_org_pub(o->org_pub, org_pk)) != ITK_OK) {
+	if ((r = itk_org_pub_load(o->org_pub, org_pk)) != ITK_OK) {
 		fail(o->org_pub, r,
 		     "not an organisation public key: give org.pub or 64 hex "
 		     "digits");

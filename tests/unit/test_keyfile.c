@@ -756,6 +756,42 @@ bundle_wrong_org_and_bit_flips(void **state)
 	bundle_fx_free(&f);
 }
 
+static void
+org_pub_pin(void **state)
+{
+	itk_secret_key *org = gen(ITK_KEY_ORG), *log = gen(ITK_KEY_LOG);
+	char path[128], hex[2 * 32 + 2];
+	uint8_t pk[32];
+	itk_key_info info;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/org.pub", dir);
+	info = *itk_key_info_of(org);
+	assert_int_equal(itk_key_save_public(&info, path), ITK_OK);
+	assert_int_equal(itk_org_pub_load(path, pk), ITK_OK);
+	assert_memory_equal(pk, itk_key_public(org), 32);
+	/* The same key as 64 hex digits and a newline. */
+	itk_hex(hex, itk_key_public(org), 32);
+	hex[64] = '\n';
+	snprintf(path, sizeof(path), "%s/org.hex", dir);
+	assert_int_equal(itk_file_write_atomic(path, hex, 65, 0644, 0),
+			 ITK_OK);
+	memset(pk, 0, sizeof(pk));
+	assert_int_equal(itk_org_pub_load(path, pk), ITK_OK);
+	assert_memory_equal(pk, itk_key_public(org), 32);
+	/* Another kind of key is not an organisation key. */
+	snprintf(path, sizeof(path), "%s/log.pub", dir);
+	info = *itk_key_info_of(log);
+	assert_int_equal(itk_key_save_public(&info, path), ITK_OK);
+	assert_int_equal(itk_org_pub_load(path, pk), ITK_E_RANGE);
+	snprintf(path, sizeof(path), "%s/junk", dir);
+	assert_int_equal(itk_file_write_atomic(path, "not a key", 9, 0644, 0),
+			 ITK_OK);
+	assert_int_not_equal(itk_org_pub_load(path, pk), ITK_OK);
+	itk_key_free(org);
+	itk_key_free(log);
+}
+
 /* --------------------------------------------------------- askpass */
 
 static void
@@ -809,6 +845,7 @@ main(void)
 	    cmocka_unit_test(keystore_single_keys),
 	    cmocka_unit_test(bundle_made_and_verified),
 	    cmocka_unit_test(bundle_wrong_org_and_bit_flips),
+	    cmocka_unit_test(org_pub_pin),
 	    cmocka_unit_test(askpass_env_and_file),
 	};
 
