@@ -35,3 +35,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The submitter page's libsodium.js and word-list module (web/vendor/) and
+# the browser tests' playwright-core, from the npm registry, pinned by the
+# committed lock files; skipped when already in place.
+bash "$(dirname "$0")/fetch-web-deps.sh"

@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Starts the real Intake stack for the browser tests and holds it up.
+
+Reuses tests/integration/stack.py (development keys made by the real key
+tool, one gateway, workers, real nng sockets and LMDB files), with one
+change: the gateway's web root is a per-stack copy of web/ made by
+scripts/web-root.sh, whose pinned.js pins this stack's organisation key.
+
+Prints one JSON line {url, dir, vault, keys, org_pub, web_root, org_hex}
+on stdout once the gateway answers, then runs until stdin closes or it
+gets SIGTERM, and stops everything.  Runs with Debian's /usr/bin/python3.
+
+  stack_up.py [--workers N]
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
+
+import stack  # noqa: E402
+
+
+def main():
+    workers = 2
+    if len(sys.argv) == 3 and sys.argv[1] == "--workers":
+        workers = int(sys.argv[2])
+    s = stack.Stack(workers=workers, name="browser")
+    try:
+        web_root = os.path.join(s.dir, "web")
+        hexkey = subprocess.run(
+            [os.path.join(SRC, "scripts", "web-root.sh"), web_root,
+             os.path.join(s.keys, "bundle.pb"), s.org_pub,
+             stack.exe("intake-keys")],
+            check=True, capture_output=True, text=True).stdout.strip()
+        # The one difference from the integration stack: our web root.
+        with open(s.gateway_conf) as f:
+            lines = f.read().splitlines()
+        found = False
+        for i, line in enumerate(lines):
+            if line.replace(" ", "").startswith(("web_root=", "web.root=")):
+                key = line.split("=", 1)[0].strip()
+                lines[i] = key + " = " + web_root
+                found = True
+        if not found:
+            raise RuntimeError("no web_root line in " + s.gateway_conf)
+        with open(s.gateway_conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        s.start()
+        print(json.dumps({
+            "url": s.url, "dir": s.dir, "vault": s.vault, "keys": s.keys,
+            "org_pub": s.org_pub, "web_root": web_root, "org_hex": hexkey,
+            "logs": s.logs,
+        }), flush=True)
+
+        def stop(signum, frame):
+            raise KeyboardInterrupt
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            sys.stdin.read()  # until the test runner closes our stdin
+        except KeyboardInterrupt:
+            pass
+    finally:
+        s.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
