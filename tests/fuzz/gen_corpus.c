@@ -7,8 +7,9 @@
  *
  *   build/tests/fuzz/fuzz-gen-corpus tests/fuzz/corpus
  *
- * Signatures are deterministic (Ed25519); sealed boxes are not (each seal
- * draws a fresh ephemeral key), so sealed seeds differ from run to run.
+ * Every random byte comes from a ChaCha20 stream under a fixed, public
+ * seed (det_* below), so the keys made here are test keys like those of
+ * fuzz.h and the corpus is the same on every run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +19,47 @@
 #include "crypto.h"
 #include "file.h"
 #include "fuzz.h"
+#include "keys.h"
+#include "labels.h"
+#include "vault_impl.h"
 #include "wire.h"
 
 static const char *root;
+
+/* ------------------------------------------- deterministic randomness */
+
+static const uint8_t det_key[32] = "FUZZ CORPUS RNG - NOT SECRET!!";
+static uint64_t det_ctr;
+
+static void
+det_buf(void *const buf, const size_t size)
+{
+	uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
+
+	itk_store_u64(nonce, det_ctr++);
+	crypto_stream_chacha20(buf, size, nonce, det_key);
+}
+
+static uint32_t
+det_random(void)
+{
+	uint8_t b[4];
+
+	det_buf(b, sizeof(b));
+	return itk_load_u32(b);
+}
+
+static const char *
+det_name(void)
+{
+	return "fuzz-corpus-deterministic";
+}
+
+static struct randombytes_implementation det_rng = {
+    .implementation_name = det_name,
+    .random = det_random,
+    .buf = det_buf,
+};
 
 #define BIN(p, n) ((ProtobufCBinaryData){(n), (uint8_t *)(p)})
 
@@ -304,6 +343,135 @@ gen_wire(const struct fuzz_keys *k)
 }
 
 static void
+gen_keys(void)
+{
+	static const itk_kdf_params cheap = {1, 8}; /* the minimum cost */
+	static const struct {
+		const char *name;
+		itk_key_kind kind;
+	} kinds[] = {
+	    {"org", ITK_KEY_ORG},         {"intake", ITK_KEY_INTAKE},
+	    {"receipt", ITK_KEY_RECEIPT}, {"operator", ITK_KEY_OPERATOR},
+	    {"vault", ITK_KEY_VAULT},
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		itk_key_info t;
+		itk_secret_key *k = NULL;
+		itk_buf *b = itk_buf_new(ITK_KEY_FILE_MAX);
+		char name[64];
+
+		FUZZ_CHECK(b != NULL);
+		memset(&t, 0, sizeof(t));
+		t.kind = kinds[i].kind;
+		t.created = 1785000000;
+		if (t.kind == ITK_KEY_INTAKE) {
+			t.not_before = 1785000000;
+			t.not_after = 1800000000;
+		}
+		if (t.kind == ITK_KEY_OPERATOR) {
+			t.role = ITK_ROLE_TRIAGE;
+			t.queues = ITK_KEY_QUEUES_ALL;
+		}
+		snprintf(t.name, sizeof(t.name), "FUZZ-TEST-NOT-SECRET-%s",
+			 kinds[i].name);
+		FUZZ_CHECK(itk_key_generate(&t, &k) == ITK_OK);
+
+		/* Mode 0: a --dev file, and an encrypted one (which must
+		 * stop at the missing passphrase). */
+		FUZZ_CHECK(itk_key_encode(k, NULL, NULL, b) == ITK_OK);
+		snprintf(name, sizeof(name), "dev-%s", kinds[i].name);
+		put_mode("key_file", name, 0, itk_buf_ptr(b), itk_buf_len(b));
+		itk_buf_reset(b);
+		if (t.kind == ITK_KEY_INTAKE) {
+			FUZZ_CHECK(itk_key_encode(k, "fuzz", &cheap, b) ==
+				   ITK_OK);
+			put_mode("key_file", "encrypted-intake", 0,
+				 itk_buf_ptr(b), itk_buf_len(b));
+			itk_buf_reset(b);
+		}
+		/* Mode 1: a .pub; mode 2: the same without its checksum. */
+		FUZZ_CHECK(itk_key_public_encode(itk_key_info_of(k), b) ==
+			   ITK_OK);
+		snprintf(name, sizeof(name), "pub-%s", kinds[i].name);
+		put_mode("key_file", name, 1, itk_buf_ptr(b), itk_buf_len(b));
+		snprintf(name, sizeof(name), "pub-nosum-%s", kinds[i].name);
+		put_mode("key_file", name, 2, itk_buf_ptr(b),
+			 itk_buf_len(b) - 32);
+		itk_buf_free(b);
+		itk_key_free(k);
+	}
+}
+
+static void
+gen_vault(void)
+{
+	vault_case_rec c;
+	vault_msg_rec m;
+	vault_quar_rec q;
+	vault_counters cn;
+	uint8_t out[VAULT_COUNTERS_LEN], id[VAULT_ID_LEN];
+	itk_buf *b = itk_buf_new(ITK_BUF_SIZE_MAX);
+	static const uint8_t sealed[] = "not really sealed: a test value";
+
+	FUZZ_CHECK(b != NULL);
+	memset(&c, 0, sizeof(c));
+	memset(id, 0x11, sizeof(id));
+	c.queue = 1;
+	c.urgency = 2;
+	c.language = ITK_LANG_UK;
+	c.flags = VAULT_CASE_OPEN;
+	c.created = 1785000000;
+	c.updated = 1785003600;
+	c.message_count = 3;
+	FUZZ_CHECK(vault_case_encode(&c, b) == ITK_OK);
+	put_mode("vault_records", "case", 0, itk_buf_ptr(b), itk_buf_len(b));
+	itk_buf_reset(b);
+	c.flags |= VAULT_CASE_HAS_CONTACT;
+	memset(c.contact, 0xc0, sizeof(c.contact));
+	FUZZ_CHECK(vault_case_encode(&c, b) == ITK_OK);
+	put_mode("vault_records", "case-contact", 0, itk_buf_ptr(b),
+		 itk_buf_len(b));
+	itk_buf_reset(b);
+
+	memset(&m, 0, sizeof(m));
+	memcpy(m.case_id, id, sizeof(id));
+	m.accepted_at = 1785000000;
+	m.intake_key_id = 0x01020304;
+	m.queue = 1;
+	m.channel = 1;
+	m.sealed = sealed;
+	m.sealed_len = sizeof(sealed) - 1;
+	FUZZ_CHECK(vault_msg_encode(&m, b) == ITK_OK);
+	put_mode("vault_records", "message", 1, itk_buf_ptr(b),
+		 itk_buf_len(b));
+	itk_buf_reset(b);
+
+	memset(&q, 0, sizeof(q));
+	q.reason = 2;
+	q.accepted_at = 1785000000;
+	q.intake_key_id = 0x01020304;
+	q.sealed = sealed;
+	q.sealed_len = sizeof(sealed) - 1;
+	FUZZ_CHECK(vault_quar_encode(&q, b) == ITK_OK);
+	put_mode("vault_records", "quarantine", 2, itk_buf_ptr(b),
+		 itk_buf_len(b));
+
+	uint8_t mbx[VAULT_MBX_VAL_LEN];
+	vault_mbx_encode(id, mbx);
+	put_mode("vault_records", "mailbox", 3, mbx, sizeof(mbx));
+
+	memset(&cn, 0, sizeof(cn));
+	cn.cases = 5;
+	cn.messages = 9;
+	cn.quarantined = 1;
+	cn.open_by_queue[0] = 2;
+	vault_counters_encode(&cn, out);
+	put_mode("vault_records", "counters", 4, out, sizeof(out));
+	itk_buf_free(b);
+}
+
+static void
 gen_open(void)
 {
 	static uint8_t padded[512];
@@ -379,8 +547,12 @@ main(int argc, char **argv)
 		return 2;
 	}
 	root = argv[1];
+	/* Before libsodium starts: every random byte from the fixed seed. */
+	FUZZ_CHECK(randombytes_set_implementation(&det_rng) == 0);
 	k = fuzz_keys();
 	gen_wire(k);
+	gen_keys();
+	gen_vault();
 	gen_open();
 	gen_config();
 	gen_buf();
