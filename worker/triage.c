@@ -974,6 +974,10 @@ typedef struct {
 	const triage_rules *r;
 	tt_tokens t;
 	uint8_t *covered;
+	/* Per token, which word lists were tried and which matched: lists
+	 * are long (names, places) and patterns test them again and again. */
+	uint64_t *lex_tried;
+	uint64_t *lex_hit;
 	bool fired[SIGNALS_MAX];
 } ctx;
 
@@ -1045,8 +1049,18 @@ atom_match(const ctx *c, const struct atom *a, const tt_token *k)
 		return false;
 	}
 	switch (a->kind) {
-	case A_LEX:
-		return lex_match(c, &c->r->lex[a->arg], k);
+	case A_LEX: {
+		size_t ti = (size_t)(k - c->t.tok);
+		uint64_t bit = (uint64_t)1 << a->arg;
+
+		if ((c->lex_tried[ti] & bit) == 0) {
+			c->lex_tried[ti] |= bit;
+			if (lex_match(c, &c->r->lex[a->arg], k)) {
+				c->lex_hit[ti] |= bit;
+			}
+		}
+		return (c->lex_hit[ti] & bit) != 0;
+	}
 	case A_CLASS:
 		return class_match(a->arg, k);
 	case A_EXACT:
@@ -1424,7 +1438,10 @@ classify(const triage_rules *r, const char *text, size_t len,
 	c->t.tok = calloc(c->t.cap, sizeof(*c->t.tok));
 	c->t.arena = malloc(c->t.arena_cap);
 	c->covered = malloc(c->t.cap);
-	if (c->t.tok == NULL || c->t.arena == NULL || c->covered == NULL) {
+	c->lex_tried = calloc(c->t.cap, sizeof(*c->lex_tried));
+	c->lex_hit = calloc(c->t.cap, sizeof(*c->lex_hit));
+	if (c->t.tok == NULL || c->t.arena == NULL || c->covered == NULL ||
+	    c->lex_tried == NULL || c->lex_hit == NULL) {
 		rc = ITK_E_NOMEM;
 		goto out;
 	}
@@ -1459,6 +1476,8 @@ out:
 		free(c->t.tok);
 		free(c->t.arena);
 		free(c->covered);
+		free(c->lex_tried);
+		free(c->lex_hit);
 		free(c);
 	}
 	return rc;
