@@ -37,8 +37,7 @@ typedef struct {
  * hint only.  Never fails on any input but for ITK_E_TOO_BIG.
  */
 itk_err triage_classify(const triage_rules *r, const char *text, size_t len,
-			const char *form_category,
-			triage_result *out) ITK_WUR;
+			const char *form_category, triage_result *out) ITK_WUR;
 
 /*
  * Like triage_classify, and also writes into why (NUL-terminated, cut to
