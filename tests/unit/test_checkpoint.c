@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <inttypes.h>
 #include <sodium.h>
 
 #include "buf.h"
@@ -780,6 +781,132 @@ cosignature_verifies(void **state)
 	itk_buf_free(a);
 }
 
+/* The value of "key" in a known-answer file, unescaped into out. */
+static void
+kat_get(const itk_buf *f, const char *key, char *out, size_t cap)
+{
+	const char *p = (const char *)itk_buf_ptr(f);
+	const char *end = p + itk_buf_len(f);
+	size_t kl = strlen(key);
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl != NULL ? nl : end;
+		if ((size_t)(le - p) > kl && memcmp(p, key, kl) == 0 &&
+		    p[kl] == ' ') {
+			unescape(out, cap, p + kl + 1,
+				 (size_t)(le - p - kl - 1));
+			return;
+		}
+		p = le + 1;
+	}
+	fail_msg("no %s in the known-answer file", key);
+}
+
+static void
+signer_from_seed(const char *seed_hex, const char *name, uint8_t type,
+		 note_signer **out)
+{
+	uint8_t seed[32], pk[32], sk[NOTE_SK_LEN];
+
+	assert_int_equal(itk_unhex(seed, 32, seed_hex, strlen(seed_hex)),
+			 ITK_OK);
+	assert_int_equal(crypto_sign_seed_keypair(pk, sk, seed), 0);
+	assert_int_equal(note_signer_new(name, type, sk, out), ITK_OK);
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(sk, sizeof(sk));
+}
+
+static void
+checkpoint_known_answer(void **state)
+{
+	cp_state *c = *state;
+	itk_buf *f = NULL, *b = itk_buf_new(CHECKPOINT_MAX);
+	char v[512], name[64], want[512];
+	note_signer *s = NULL, *w = NULL;
+	const char *p, *end;
+	MDB_txn *txn = NULL;
+	note_verifier wv;
+	note_msg m;
+	checkpoint cp;
+	uint64_t ts = 0;
+
+	assert_int_equal(itk_file_read(TEST_SRCDIR
+				       "/tests/vectors/tlog/checkpoint.txt",
+				       1u << 16, &f),
+			 ITK_OK);
+	kat_get(f, "name", name, sizeof(name));
+	kat_get(f, "seed", v, sizeof(v));
+	signer_from_seed(v, name, NOTE_TYPE_ED25519, &s);
+	kat_get(f, "keyid", v, sizeof(v));
+	char id[9];
+	snprintf(id, sizeof(id), "%08" PRIx32,
+		 note_signer_verifier(s)->key_id);
+	assert_string_equal(id, v);
+	kat_get(f, "vkey", v, sizeof(v));
+	assert_int_equal(note_verifier_format(note_signer_verifier(s), b),
+			 ITK_OK);
+	assert_int_equal(itk_buf_len(b), strlen(v));
+	assert_memory_equal(itk_buf_ptr(b), v, strlen(v));
+	/* The leaves, appended as the vault would. */
+	kat_get(f, "leaves", v, sizeof(v));
+	assert_int_equal(mdb_txn_begin(c->e.env, NULL, 0, &txn), 0);
+	p = v;
+	end = v + strlen(v);
+	while (p < end) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		const char *te = sp != NULL ? sp : end;
+		uint8_t leaf[32];
+		size_t n = (size_t)(te - p) / 2;
+		if (te - p == 1 && *p == '-') {
+			n = 0;
+		} else {
+			assert_int_equal(
+			    itk_unhex(leaf, n, p, (size_t)(te - p)), ITK_OK);
+		}
+		assert_int_equal(tlog_append(c->e.t, txn, leaf, n, NULL),
+				 ITK_OK);
+		p = te + 1;
+	}
+	itk_buf_reset(b);
+	assert_int_equal(checkpoint_sign(c->e.t, txn, s, b), ITK_OK);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	kat_get(f, "note", want, sizeof(want));
+	assert_int_equal(itk_buf_len(b), strlen(want));
+	assert_memory_equal(itk_buf_ptr(b), want, strlen(want));
+	/* The witness's cosignature line, byte for byte, and it verifies. */
+	kat_get(f, "wname", name, sizeof(name));
+	kat_get(f, "wseed", v, sizeof(v));
+	signer_from_seed(v, name, NOTE_TYPE_COSIG, &w);
+	kat_get(f, "wvkey", v, sizeof(v));
+	assert_int_equal(note_verifier_parse(v, strlen(v), &wv), ITK_OK);
+	assert_int_equal(wv.key_id, note_signer_verifier(w)->key_id);
+	kat_get(f, "ts", v, sizeof(v));
+	ts = strtoull(v, NULL, 10);
+	assert_int_equal(note_parse(itk_buf_ptr(b), itk_buf_len(b), &m),
+			 ITK_OK);
+	itk_buf *line = itk_buf_new(512);
+	assert_int_equal(note_cosign_line(w, m.text, m.text_len, ts, line),
+			 ITK_OK);
+	kat_get(f, "cosig", v, sizeof(v));
+	assert_int_equal(itk_buf_len(line), strlen(v));
+	assert_memory_equal(itk_buf_ptr(line), v, strlen(v));
+	assert_int_equal(itk_buf_put(b, itk_buf_ptr(line), itk_buf_len(line)),
+			 ITK_OK);
+	assert_int_equal(checkpoint_open(itk_buf_ptr(b), itk_buf_len(b),
+					 note_signer_verifier(s), &cp, &m),
+			 ITK_OK);
+	assert_int_equal(cp.size, 8);
+	uint64_t got_ts = 0;
+	assert_int_equal(note_verify_cosignature(&m, &wv, &got_ts), ITK_OK);
+	assert_int_equal(got_ts, ts);
+	itk_buf_free(line);
+	note_signer_free(s);
+	note_signer_free(w);
+	itk_buf_free(b);
+	itk_buf_free(f);
+}
+
 int
 main(void)
 {
@@ -799,6 +926,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(wrong_key_and_altered_checkpoint,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(cosignature_verifies, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(checkpoint_known_answer, setup,
 					    teardown),
 	};
 	if (itk_crypto_init() != ITK_OK) {
