@@ -264,8 +264,7 @@ unknown_words_are_refused(void **state)
 	    "curl1",                    /* a digit */
 	    "\xd0\xba\xd0\xbe\xd1\x82", /* Cyrillic UTF-8 */
 	    "abcdefghijklmnop",         /* longer than any word */
-	    "a\x01"
-	    "b", /* control byte */
+	    "a\001b",                   /* control byte */
 	};
 
 	(void)state;
