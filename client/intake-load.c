@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "keys.h"
 #include "config.h"
 #include "file.h"
 

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "keys.h"
 #include "file.h"
 #include "itk_config.h"
 

@@ -116,36 +116,19 @@ load_config(const char *path, struct worker_cfg *w, itk_config **cfgp)
 	return ITK_OK;
 }
 
-/* Reads a passphrase file (first line) into sodium_malloc'd memory. */
+/*
+ * The key files' passphrase: from keys_passphrase_file or the
+ * INTAKE_KEYS_PASSPHRASE variable; none (NULL) for a development store.
+ * A daemon never prompts.
+ */
 static itk_err
 read_passphrase(const char *path, char **out)
 {
-	itk_buf *b = NULL;
-	char *p;
-	size_t n;
-	itk_err r;
-
 	*out = NULL;
-	if (path == NULL) {
+	if (path == NULL && getenv(ITK_ASKPASS_ENV) == NULL) {
 		return ITK_OK;
 	}
-	if ((r = itk_file_read_secret(path, 1024, &b)) != ITK_OK) {
-		return r;
-	}
-	n = itk_buf_len(b);
-	while (n > 0 && (itk_buf_ptr(b)[n - 1] == '\n' ||
-			 itk_buf_ptr(b)[n - 1] == '\r')) {
-		n--;
-	}
-	if ((p = sodium_malloc(n + 1)) == NULL) {
-		itk_buf_free(b);
-		return ITK_E_NOMEM;
-	}
-	memcpy(p, itk_buf_ptr(b), n);
-	p[n] = '\0';
-	itk_buf_free(b);
-	*out = p;
-	return ITK_OK;
+	return itk_askpass(path, NULL, false, out);
 }
 
 static itk_err
@@ -202,7 +185,15 @@ run(const struct worker_cfg *w, const char *wid, wk_link *link,
 					      ? w->batch
 					      : ACKS_MAX - nacks);
 		req.wait_ms = last ? 0 : (uint32_t)w->wait_ms;
-		r = wk_link_exchange(link, &req, (uint32_t)w->wait_ms + 10000,
+		/*
+		 * A live gateway answers within wait_ms; the margin covers a
+		 * slow one.  The last exchange is short: a stopping worker
+		 * whose gateway is gone must not hang, and its acks are only
+		 * an optimisation (unacked leases expire and the vault
+		 * recognises the redelivery).
+		 */
+		r = wk_link_exchange(link, &req,
+				     last ? 2000 : (uint32_t)w->wait_ms + 10000,
 				     &resp);
 		if (r != ITK_OK) {
 			if (last) {
@@ -331,10 +322,8 @@ main(int argc, char **argv)
 			      itk_errname(r));
 		goto out;
 	}
-	if (pass != NULL) {
-		sodium_free(pass); /* wipes */
-		pass = NULL;
-	}
+	itk_askpass_free(pass); /* wipes */
+	pass = NULL;
 	if ((r = wk_link_new(w.link_url, &link)) != ITK_OK) {
 		itk_log_error("start.failed", "what=link err=%s",
 			      itk_errname(r));
@@ -351,9 +340,7 @@ out:
 	vault_free(v);
 	triage_rules_free(rules);
 	wk_keyring_free(keys);
-	if (pass != NULL) {
-		sodium_free(pass);
-	}
+	itk_askpass_free(pass);
 	itk_config_free(cfg);
 	return rc;
 }

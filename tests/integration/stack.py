@@ -143,7 +143,9 @@ class Stack:
         return self.kill(name, signal.SIGTERM)
 
     def stop_all(self):
-        for name in list(self.procs):
+        # Workers first, so their last acknowledgements reach a live
+        # gateway.
+        for name in sorted(self.procs, key=lambda n: n == "gateway"):
             try:
                 self.stop(name)
             except subprocess.TimeoutExpired:

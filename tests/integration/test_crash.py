@@ -31,10 +31,12 @@ def main():
         st.start_gateway()
         # 2. one worker alone
         wait_for(acked_at_least(N // 2), 180, "acknowledgements after restart")
+        t.check(p.poll() is None, "load still running at the worker kill")
         st.kill("worker0")
         st.start_worker(0)
         # 3. gateway and the other worker together
         wait_for(acked_at_least(2 * N // 3), 180, "more acknowledgements")
+        t.check(p.poll() is None, "load still running at the double kill")
         st.kill("gateway")
         st.kill("worker1")
         st.start_gateway()
