@@ -80,6 +80,13 @@ parse_root(const uint8_t *line, size_t len, uint8_t root[TLOG_HASH_LEN])
 	const char *end = NULL;
 	size_t got = 0;
 
+	/* libsodium 1.0.18 reads every byte 0x80-0xff as '/' (found by
+	 * fuzz_note): only the alphabet may reach it. */
+	for (size_t i = 0; i < len; i++) {
+		if (line[i] >= 0x80) {
+			return ITK_E_FORMAT;
+		}
+	}
 	if (len != ROOT_B64_LEN ||
 	    sodium_base642bin(root, TLOG_HASH_LEN, (const char *)line, len,
 			      NULL, &got, &end,

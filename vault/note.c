@@ -164,6 +164,13 @@ b64_decode(uint8_t *out, size_t max, const char *in, size_t inlen,
 {
 	const char *end = NULL;
 
+	/* libsodium 1.0.18 reads every byte 0x80-0xff as '/' (found by
+	 * fuzz_note): only the alphabet may reach it. */
+	for (size_t i = 0; i < inlen; i++) {
+		if ((unsigned char)in[i] >= 0x80) {
+			return ITK_E_FORMAT;
+		}
+	}
 	if (inlen == 0 ||
 	    sodium_base642bin(out, max, in, inlen, NULL, outlen, &end,
 			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
