@@ -16,15 +16,17 @@
 #include <string.h>
 
 #include "buf.h"
+#include "checkpoint.h"
 #include "crypto.h"
 #include "file.h"
 #include "fuzz.h"
 #include "keys.h"
 #include "labels.h"
+#include "note.h"
 #include "vault_impl.h"
 #include "wire.h"
 
-static const char *root;
+static const char *corpus_root;
 
 /* ------------------------------------------- deterministic randomness */
 
@@ -70,8 +72,8 @@ put(const char *target, const char *name, const void *p, size_t n)
 	char dir[4096], path[4096];
 	int a, b;
 
-	a = snprintf(dir, sizeof(dir), "%s/%s", root, target);
-	b = snprintf(path, sizeof(path), "%s/%s/seed-%s", root, target, name);
+	a = snprintf(dir, sizeof(dir), "%s/%s", corpus_root, target);
+	b = snprintf(path, sizeof(path), "%s/%s/seed-%s", corpus_root, target, name);
 	FUZZ_CHECK(a > 0 && (size_t)a < sizeof(dir));
 	FUZZ_CHECK(b > 0 && (size_t)b < sizeof(path));
 	FUZZ_CHECK(itk_mkdir_p(dir, 0755) == ITK_OK);
@@ -472,6 +474,70 @@ gen_vault(void)
 }
 
 static void
+gen_note(const struct fuzz_keys *k)
+{
+	note_signer *log = NULL, *wit = NULL;
+	itk_buf *body = itk_buf_new(CHECKPOINT_MAX);
+	itk_buf *note = itk_buf_new(2 * NOTE_MAX);
+	itk_buf *vkey = itk_buf_new(4096);
+	uint8_t root[TLOG_HASH_LEN];
+
+	FUZZ_CHECK(body != NULL && note != NULL && vkey != NULL);
+	FUZZ_CHECK(note_signer_new("fuzz.test/log", NOTE_TYPE_ED25519,
+				   k->log_sk, &log) == ITK_OK);
+	FUZZ_CHECK(note_signer_new("fuzz.test/witness", NOTE_TYPE_COSIG,
+				   k->org_sk, &wit) == ITK_OK);
+	memset(root, 0x5a, sizeof(root));
+	FUZZ_CHECK(checkpoint_body("fuzz.test/log", 1234, root, body) ==
+		   ITK_OK);
+	put_mode("note", "checkpoint-body", 2, itk_buf_ptr(body),
+		 itk_buf_len(body));
+	put_mode("note", "sign-checkpoint", 3, itk_buf_ptr(body),
+		 itk_buf_len(body));
+	FUZZ_CHECK(note_sign(log, itk_buf_ptr(body), itk_buf_len(body),
+			     note) == ITK_OK);
+	put_mode("note", "signed-checkpoint", 0, itk_buf_ptr(note),
+		 itk_buf_len(note));
+	FUZZ_CHECK(note_cosign_line(wit, itk_buf_ptr(body), itk_buf_len(body),
+				    1785000000, note) == ITK_OK);
+	put_mode("note", "cosigned-checkpoint", 0, itk_buf_ptr(note),
+		 itk_buf_len(note));
+	FUZZ_CHECK(note_verifier_format(note_signer_verifier(log), vkey) ==
+		   ITK_OK);
+	put_mode("note", "vkey-log", 1, itk_buf_ptr(vkey), itk_buf_len(vkey));
+	itk_buf_reset(vkey);
+	FUZZ_CHECK(note_verifier_format(note_signer_verifier(wit), vkey) ==
+		   ITK_OK);
+	put_mode("note", "vkey-witness", 1, itk_buf_ptr(vkey),
+		 itk_buf_len(vkey));
+	note_signer_free(wit);
+	note_signer_free(log);
+	itk_buf_free(vkey);
+	itk_buf_free(note);
+	itk_buf_free(body);
+}
+
+static void
+gen_json(void)
+{
+	static const char *const lines[][2] = {
+	    {"message", "{\"id\":\"c0ffee\",\"queue\":\"surrender\","
+			"\"urgency\":2,\"text\":\"\\u0412\\u0430\\n\","
+			"\"tags\":[\"a\",{\"b\":null}],\"ok\":true}"},
+	    {"escapes", "{\"k\\\"\\\\\":\"\\ud83d\\ude00 \\t\\/\","
+			"\"n\":-1.5e+3}\r\n"},
+	    {"duplicate", "{\"a\":1,\"a\":2}"},
+	    {"empty", " {} "},
+	    {"trailing-comma", "{\"a\":1,}"},
+	    {"lone-surrogate", "{\"a\":\"\\ud800\"}"},
+	};
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		put("json", lines[i][0], lines[i][1], strlen(lines[i][1]));
+	}
+}
+
+static void
 gen_open(void)
 {
 	static uint8_t padded[512];
@@ -546,16 +612,18 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
 		return 2;
 	}
-	root = argv[1];
+	corpus_root = argv[1];
 	/* Before libsodium starts: every random byte from the fixed seed. */
 	FUZZ_CHECK(randombytes_set_implementation(&det_rng) == 0);
 	k = fuzz_keys();
 	gen_wire(k);
 	gen_keys();
 	gen_vault();
+	gen_note(k);
+	gen_json();
 	gen_open();
 	gen_config();
 	gen_buf();
-	printf("seeds written under %s\n", root);
+	printf("seeds written under %s\n", corpus_root);
 	return 0;
 }
