@@ -552,8 +552,9 @@ damaged_store_is_refused(void **state)
 	assert_int_equal(mdb_txn_begin(e->env, NULL, 0, &txn), 0);
 	assert_int_equal(mdb_dbi_open(txn, TLOG_DB_HASH, 0, &dbi), 0);
 	itk_store_u64(kb, tlog_stored_index(3, 0));
-	v.mv_size = 31;
-	v.mv_data = kb;
+	uint8_t short_hash[31] = {0};
+	v.mv_size = sizeof(short_hash);
+	v.mv_data = short_hash;
 	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
 	uint8_t r[H];
 	assert_int_equal(tlog_root(e->t, txn, 9, r), ITK_E_FORMAT);
