@@ -23,6 +23,7 @@
 #include "keys.h"
 #include "labels.h"
 #include "note.h"
+#include "passphrase.h"
 #include "vault_impl.h"
 #include "wire.h"
 
@@ -73,7 +74,8 @@ put(const char *target, const char *name, const void *p, size_t n)
 	int a, b;
 
 	a = snprintf(dir, sizeof(dir), "%s/%s", corpus_root, target);
-	b = snprintf(path, sizeof(path), "%s/%s/seed-%s", corpus_root, target, name);
+	b = snprintf(path, sizeof(path), "%s/%s/seed-%s", corpus_root, target,
+		     name);
 	FUZZ_CHECK(a > 0 && (size_t)a < sizeof(dir));
 	FUZZ_CHECK(b > 0 && (size_t)b < sizeof(path));
 	FUZZ_CHECK(itk_mkdir_p(dir, 0755) == ITK_OK);
@@ -406,6 +408,46 @@ gen_keys(void)
 }
 
 static void
+gen_passphrase(void)
+{
+	static const struct {
+		const char *name;
+		itk_lang lang;
+	} langs[] = {
+	    {"en", ITK_LANG_EN}, {"ru", ITK_LANG_RU}, {"uk", ITK_LANG_UK}};
+	uint16_t idx[ITK_PASSPHRASE_DATA_WORDS] = {0,   1,   2,   3,
+						   500, 600, 700, 1023};
+	char text[ITK_PASSPHRASE_MAX], name[64];
+
+	for (size_t i = 0; i < sizeof(langs) / sizeof(langs[0]); i++) {
+		FUZZ_CHECK(itk_passphrase_from_indices(langs[i].lang, idx,
+						       text, sizeof(text)) ==
+			   ITK_OK);
+		snprintf(name, sizeof(name), "valid-%s", langs[i].name);
+		put("passphrase", name, text, strlen(text));
+		/* Typed differently: upper case, '-' and ',' separators. */
+		for (char *p = text; *p != '\0'; p++) {
+			*p = *p == ' ' ? (p[1] == 'a' ? ',' : '-')
+			     : (*p >= 'a' && *p <= 'z') ? (char)(*p - 32)
+							: *p;
+		}
+		snprintf(name, sizeof(name), "typed-%s", langs[i].name);
+		put("passphrase", name, text, strlen(text));
+	}
+	/* Two words swapped: the checksum word catches it. */
+	FUZZ_CHECK(itk_passphrase_from_indices(ITK_LANG_EN, idx, text,
+					       sizeof(text)) == ITK_OK);
+	char *sp1 = strchr(text, ' '), *sp2 = strchr(sp1 + 1, ' ');
+	char swapped[ITK_PASSPHRASE_MAX];
+	int n = snprintf(swapped, sizeof(swapped), "%.*s %.*s%s",
+			 (int)(sp2 - sp1 - 1), sp1 + 1, (int)(sp1 - text),
+			 text, sp2);
+	FUZZ_CHECK(n > 0 && (size_t)n < sizeof(swapped));
+	put("passphrase", "swapped", swapped, strlen(swapped));
+	put("passphrase", "short", "abandon ability able", 20);
+}
+
+static void
 gen_vault(void)
 {
 	vault_case_rec c;
@@ -618,6 +660,7 @@ main(int argc, char **argv)
 	k = fuzz_keys();
 	gen_wire(k);
 	gen_keys();
+	gen_passphrase();
 	gen_vault();
 	gen_note(k);
 	gen_json();
