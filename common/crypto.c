@@ -224,3 +224,22 @@ itk_unhex(uint8_t *out, size_t n, const char *in, size_t inlen)
 	}
 	return ITK_OK;
 }
+
+itk_err
+itk_sign_pk_to_box_pk(const uint8_t spk[static ITK_SIGN_PK_LEN],
+		      uint8_t pk[static ITK_PK_LEN])
+{
+	/* Fails for points of small order and non-canonical encodings. */
+	return crypto_sign_ed25519_pk_to_curve25519(pk, spk) == 0
+		   ? ITK_OK
+		   : ITK_E_RANGE;
+}
+
+itk_err
+itk_sign_sk_to_box_sk(const uint8_t ssk[static ITK_SIGN_SK_LEN],
+		      uint8_t sk[static ITK_SK_LEN])
+{
+	return crypto_sign_ed25519_sk_to_curve25519(sk, ssk) == 0
+		   ? ITK_OK
+		   : ITK_E_CRYPTO;
+}

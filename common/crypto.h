@@ -85,6 +85,17 @@ itk_err itk_verify(itk_sig_ctx ctx, const uint8_t pk[static ITK_SIGN_PK_LEN],
 		   const uint8_t *msg, size_t len,
 		   const uint8_t sig[static ITK_SIG_LEN]) ITK_WUR;
 
+/*
+ * The X25519 key pair of an Ed25519 key pair (libsodium's
+ * crypto_sign_ed25519_{pk,sk}_to_curve25519), so that answers can be sealed
+ * to an operator who holds only a signing key.  ITK_E_RANGE for a public
+ * key that is not a valid point; the caller wipes sk.
+ */
+itk_err itk_sign_pk_to_box_pk(const uint8_t spk[static ITK_SIGN_PK_LEN],
+			      uint8_t pk[static ITK_PK_LEN]) ITK_WUR;
+itk_err itk_sign_sk_to_box_sk(const uint8_t ssk[static ITK_SIGN_SK_LEN],
+			      uint8_t sk[static ITK_SK_LEN]) ITK_WUR;
+
 /* Lower-case hex of n bytes into out (2n+1 bytes with the NUL). */
 void itk_hex(char *out, const uint8_t *in, size_t n);
 /* Strict hex decode of exactly 2n characters; ITK_E_FORMAT otherwise. */

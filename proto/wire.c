@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "wire.h"
 
+#include <string.h>
+
 #include "crypto.h"
 
 itk_err
@@ -269,3 +271,89 @@ DECODER(itk_wire_worker_request_decode, itk_pb_worker_request,
 DECODER(itk_wire_gateway_response_decode, itk_pb_gateway_response,
 	intake__v1__gateway_response__descriptor, ITK_GATEWAY_RESPONSE_MAX,
 	check_gateway_response)
+
+/* ------------------------------------------------- operator protocol */
+
+static itk_err
+check_op_request(const itk_pb_op_request *m)
+{
+	if (m->body.len == 0) {
+		return ITK_E_MISSING;
+	}
+	return len_is(m->signature, ITK_SIG_LEN) ? ITK_OK : ITK_E_RANGE;
+}
+
+static itk_err
+check_op_request_body(const itk_pb_op_request_body *m)
+{
+	if (m->version != ITK_WIRE_VERSION) {
+		return ITK_E_VERSION;
+	}
+	if (m->operator_[0] == '\0') {
+		return ITK_E_MISSING;
+	}
+	if (!len_is(m->nonce, ITK_OP_NONCE_LEN) ||
+	    (m->case_id.len != 0 && !len_is(m->case_id, ITK_HASH_LEN))) {
+		return ITK_E_RANGE;
+	}
+	if (strlen(m->text) > ITK_OP_TEXT_MAX) {
+		return ITK_E_TOO_BIG;
+	}
+	return ITK_OK;
+}
+
+static itk_err
+check_op_response(const itk_pb_op_response *m)
+{
+	if (m->version != ITK_WIRE_VERSION) {
+		return ITK_E_VERSION;
+	}
+	if (m->error != NULL) {
+		return check_error(m->error);
+	}
+	return itk_sealed_len_ok(m->sealed.len) ? ITK_OK : ITK_E_RANGE;
+}
+
+static itk_err
+check_case_summary(const Intake__V1__CaseSummary *c)
+{
+	return len_is(c->case_id, ITK_HASH_LEN) ? ITK_OK : ITK_E_RANGE;
+}
+
+static itk_err
+check_op_response_body(const itk_pb_op_response_body *m)
+{
+	if (m->version != ITK_WIRE_VERSION) {
+		return ITK_E_VERSION;
+	}
+	for (size_t i = 0; i < m->n_cases; i++) {
+		if (check_case_summary(m->cases[i]) != ITK_OK) {
+			return ITK_E_RANGE;
+		}
+	}
+	for (size_t i = 0; i < m->n_messages; i++) {
+		if (!len_is(m->messages[i]->submission_id, ITK_HASH_LEN)) {
+			return ITK_E_RANGE;
+		}
+	}
+	for (size_t i = 0; i < m->n_history; i++) {
+		const ProtobufCBinaryData *c = &m->history[i]->case_id;
+		if (c->len != 0 && c->len != ITK_HASH_LEN) {
+			return ITK_E_RANGE;
+		}
+	}
+	return ITK_OK;
+}
+
+DECODER(itk_wire_op_request_decode, itk_pb_op_request,
+	intake__v1__operator_request__descriptor, ITK_OP_REQUEST_MAX,
+	check_op_request)
+DECODER(itk_wire_op_request_body_decode, itk_pb_op_request_body,
+	intake__v1__operator_request_body__descriptor, ITK_OP_REQUEST_MAX,
+	check_op_request_body)
+DECODER(itk_wire_op_response_decode, itk_pb_op_response,
+	intake__v1__operator_response__descriptor, ITK_OP_RESPONSE_MAX,
+	check_op_response)
+DECODER(itk_wire_op_response_body_decode, itk_pb_op_response_body,
+	intake__v1__operator_response_body__descriptor,
+	ITK_OP_RESPONSE_BODY_MAX, check_op_response_body)

@@ -30,6 +30,12 @@
 #define ITK_GATEWAY_RESPONSE_MAX (64u * 1024u * 1024u)
 #define ITK_ERROR_MAX            4096u
 #define ITK_BUNDLE_KEYS_MAX      16u
+/* Operator protocol (intake-op <-> intake-opd). */
+#define ITK_OP_REQUEST_MAX       (64u * 1024u)
+#define ITK_OP_RESPONSE_MAX      (1024u * 1024u + 48u + 8192u)
+#define ITK_OP_RESPONSE_BODY_MAX (1024u * 1024u)
+#define ITK_OP_NONCE_LEN         16u
+#define ITK_OP_TEXT_MAX          (32u * 1024u) /* reply, note, phone text */
 
 typedef Intake__V1__Submission itk_pb_submission;
 typedef Intake__V1__KeyBundle itk_pb_key_bundle;
@@ -43,6 +49,10 @@ typedef Intake__V1__MailboxPage itk_pb_mailbox_page;
 typedef Intake__V1__Error itk_pb_error;
 typedef Intake__V1__WorkerRequest itk_pb_worker_request;
 typedef Intake__V1__GatewayResponse itk_pb_gateway_response;
+typedef Intake__V1__OperatorRequest itk_pb_op_request;
+typedef Intake__V1__OperatorRequestBody itk_pb_op_request_body;
+typedef Intake__V1__OperatorResponse itk_pb_op_response;
+typedef Intake__V1__OperatorResponseBody itk_pb_op_response_body;
 
 /* Serializes any message, appending to out (capped by out's maximum). */
 itk_err itk_wire_pack(const ProtobufCMessage *m, itk_buf *out) ITK_WUR;
@@ -78,5 +88,19 @@ itk_err itk_wire_worker_request_decode(const uint8_t *p, size_t len,
 itk_err
 itk_wire_gateway_response_decode(const uint8_t *p, size_t len,
 				 itk_pb_gateway_response **out) ITK_WUR;
+/* Operator protocol: the signed envelope (body non-empty, 64-byte
+ * signature), the signed body (version, 16-byte nonce, case id empty or 32
+ * bytes, text at most ITK_OP_TEXT_MAX), the answer (version; either an
+ * error or a sealed body of a possible sealed-box size) and the opened
+ * answer body (version, every case id 32 bytes). */
+itk_err itk_wire_op_request_decode(const uint8_t *p, size_t len,
+				   itk_pb_op_request **out) ITK_WUR;
+itk_err itk_wire_op_request_body_decode(const uint8_t *p, size_t len,
+					itk_pb_op_request_body **out) ITK_WUR;
+itk_err itk_wire_op_response_decode(const uint8_t *p, size_t len,
+				    itk_pb_op_response **out) ITK_WUR;
+itk_err
+itk_wire_op_response_body_decode(const uint8_t *p, size_t len,
+				 itk_pb_op_response_body **out) ITK_WUR;
 
 #endif
