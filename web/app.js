@@ -299,7 +299,7 @@ function showDone(receipt, submissionId, text) {
 	receiptShown = receipt.body;
 	renderReceiptTime();
 	say($("copy-status"), null);
-	addMine(text, receipt.body.accepted_at, intake.toHex(submissionId));
+	addMine(text, intake.toHex(submissionId));
 	show("done");
 }
 
@@ -368,15 +368,24 @@ async function onPhoto() {
 
 // ------------------------------------------------------------ thread
 
-function addMine(text, time, id) {
-	state.thread.push({ mine: true, text, time: Number(time) || 0, id });
+// Times shown in the thread: the device clock for what was written here
+// (the receipt's time is rounded by the gateway), the staff's sent_at for
+// replies.  Nothing of it is sent anywhere.
+function nowSeconds() {
+	return Math.floor(Date.now() / 1000);
+}
+
+let seq = 0; // keeps arrival order among equal times
+
+function addMine(text, id) {
+	state.thread.push({ mine: true, text, time: nowSeconds(), id, seq: seq++ });
 	renderThread();
 }
 
 function renderThread() {
 	const ol = $("thread");
 	if (!ol) return;
-	const items = [...state.thread].sort((a, b) => a.time - b.time);
+	const items = [...state.thread].sort((a, b) => a.time - b.time || a.seq - b.seq);
 	ol.replaceChildren(
 		...items.map((m) => {
 			const li = document.createElement("li");
@@ -418,8 +427,9 @@ async function refreshThread() {
 			state.thread.push({
 				mine: false,
 				text: body.text,
-				time: Number(body.sent_at || r.posted_at) || 0,
+				time: Number(body.sent_at || r.posted_at) || nowSeconds(),
 				id: rid,
+				seq: seq++,
 			});
 		}
 		state.badReplies = bad;
@@ -477,7 +487,7 @@ async function onFollow(ev) {
 		};
 		const { receipt, submissionId } = await sendInner(inner, statusEl);
 		ta.value = "";
-		addMine(text, receipt.body.accepted_at, intake.toHex(submissionId));
+		addMine(text, intake.toHex(submissionId));
 		say(statusEl, "sent_receipt", { id: intake.toHex(submissionId).slice(0, 16) });
 	} catch (e) {
 		reportError(alertEl, statusEl, e);

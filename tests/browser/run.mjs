@@ -62,7 +62,7 @@ async function waitFor(cond, timeoutMs, what) {
 }
 
 function exe(name) {
-	for (const sub of ["gateway", "worker", "keys", "client", "tools"]) {
+	for (const sub of ["gateway", "worker", "keys", "client", "tools", "tests/integration"]) {
 		const p = path.join(BUILD, sub, name);
 		if (existsSync(p)) return p;
 	}
@@ -260,6 +260,22 @@ async function inVault(st, sid) {
 	}
 }
 
+// Plays the worker tier's reply path (tests/integration/post_reply: the
+// worker's own sealing code over the real link) until the operator
+// service exists.
+function postReply(st, phrase, text) {
+	const tool = exe("post_reply");
+	if (tool === null) throw new Error("post_reply is not built");
+	const dir = mkdtempSync(path.join(tmpdir(), "intake-web-reply-"));
+	try {
+		const f = path.join(dir, "pass");
+		writeFileSync(f, phrase + "\n", { mode: 0o600 });
+		execFileSync(tool, [st.link, f, text], { stdio: ["ignore", "ignore", "inherit"] });
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
 // ------------------------------------------------------------ browser
 
 const LAUNCH = {
@@ -425,6 +441,15 @@ async function surrenderRu(browser, st, ctx) {
 	await page.getByLabel(RU.follow_label).fill("Ещё: с нами раненый. " + marker);
 	await page.locator("#f-follow button[type=submit]").click();
 	await waitFor(() => page.locator("#follow-status").innerText().then((t) => t.startsWith(RU.sent_receipt.split("{")[0])), 60000, "follow-up receipt");
+	// A staff reply made while the thread is open arrives by polling.
+	const reply = "Мы получили ваше сообщение и свяжемся с вами. REPLY-" + marker;
+	postReply(st, phrase, reply);
+	const t0 = Date.now();
+	const arrived = await waitFor(() => page.locator("#thread .msg-staff").allInnerTexts()
+		.then((a) => a.some((x) => x.includes(reply))), 20000, "the staff reply").catch(() => false);
+	check(arrived, "ru: a staff reply sent while the page is open appears in the thread (" + (Date.now() - t0) + " ms, polling)");
+	check(arrived && (await page.locator("#thread .msg-staff .msg-from").first().innerText()) === RU.staff &&
+		await page.locator("#thread-empty").isHidden(), "ru: the reply is labelled as from staff");
 	await shot(page, "thread");
 	check(await page.locator("#thread .msg-mine").count() === 2, "ru: the follow-up appears in the thread");
 	const all = await waitFor(() => {
@@ -571,7 +596,8 @@ async function restore(browser, st, ctx) {
 	const id = await pass.derive(ctx.phrase);
 	const want = st.url + "/v1/mailbox/" + intake.toHex(id.mailbox_id);
 	check(h.requests.some((r) => r.url === want), "restore: the page fetched the passphrase's mailbox");
-	check(await page.locator("#thread-empty").isVisible(), "restore: the thread opens (no reply yet)");
+	check((await page.locator("#thread .msg-staff").allInnerTexts()).some((x) => x.includes("REPLY-" + ctx.marker)),
+		"restore: a fresh profile shows the staff's reply");
 	// A follow-up from the restored session joins the original case.
 	const marker = "MARK-R-" + Date.now();
 	await page.getByLabel(RU.follow_label).fill("Пишу с другого телефона. " + marker);

@@ -54,7 +54,7 @@ def main():
         print(json.dumps({
             "url": s.url, "dir": s.dir, "vault": s.vault, "keys": s.keys,
             "org_pub": s.org_pub, "web_root": web_root, "org_hex": hexkey,
-            "logs": s.logs,
+            "logs": s.logs, "link": s.link,
         }), flush=True)
 
         def stop(signum, frame):
