@@ -150,7 +150,7 @@ case_load(vault_txn *t, const uint8_t id[VAULT_ID_LEN], vault_case_rec *c)
 
 /* Per-change: store a case's state record. */
 static itk_err
-case_put(vault_txn *t, const vault_case_rec *c, itk_buf *b)
+case_put(vault_txn *t, vault_change kind, const vault_case_rec *c, itk_buf *b)
 {
 	itk_err r;
 
@@ -160,8 +160,8 @@ case_put(vault_txn *t, const vault_case_rec *c, itk_buf *b)
 			itk_buf_len(b), 0)) != ITK_OK) {
 		return r;
 	}
-	return vault_txn_changed(t, VAULT_CHANGE_CASE, c->id, VAULT_ID_LEN,
-				 itk_buf_ptr(b), itk_buf_len(b));
+	return vault_txn_changed(t, kind, c->id, VAULT_ID_LEN, itk_buf_ptr(b),
+				 itk_buf_len(b));
 }
 
 /* The queue index holds exactly the open cases, keyed by their labels. */
@@ -292,7 +292,7 @@ case_new(vault_txn *t, const vault_message *m, vault_case_rec *c, itk_buf *b)
 	if ((r = queue_enter(t, c)) != ITK_OK) {
 		return r;
 	}
-	return case_put(t, c, b);
+	return case_put(t, VAULT_CHANGE_CASE, c, b);
 }
 
 /*
@@ -344,7 +344,7 @@ case_join(vault_txn *t, vault_case_rec *c, const vault_message *m, itk_buf *b)
 	if ((r = queue_enter(t, c)) != ITK_OK) {
 		return r;
 	}
-	return case_put(t, c, b);
+	return case_put(t, VAULT_CHANGE_CASE_JOIN, c, b);
 }
 
 /*
@@ -554,7 +554,7 @@ vault_case_close(vault *v, const uint8_t case_id[VAULT_ID_LEN])
 		goto out;
 	}
 	c.flags &= (uint8_t)~VAULT_CASE_OPEN;
-	if ((r = case_put(&t, &c, b)) != ITK_OK) {
+	if ((r = case_put(&t, VAULT_CHANGE_CASE_CLOSE, &c, b)) != ITK_OK) {
 		goto out;
 	}
 	r = vault_txn_commit(&t);

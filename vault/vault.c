@@ -7,11 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <sodium.h>
 
 #include "buf.h"
 #include "crypto.h"
+#include "leaf.h"
+#include "tlog.h"
 #include "vault_impl.h"
 
 #define DEFAULT_MAP_SIZE (4ull * 1024u * 1024u * 1024u)
@@ -184,10 +187,19 @@ open_rw(vault *v)
 			goto out;
 		}
 	}
+	/* The Merkle log lives in the same environment (created here if
+	 * needed) so that every change and its leaf share one txn. */
+	if ((r = tlog_open(t, &v->log)) != ITK_OK) {
+		goto out;
+	}
 	r = vault_mdb_err(mdb_txn_commit(t));
 	t = NULL; /* committed or freed by LMDB either way */
 out:
 	mdb_txn_abort(t);
+	if (r != ITK_OK) {
+		tlog_free(v->log); /* its handles died with the txn */
+		v->log = NULL;
+	}
 	sodium_memzero(kc, sizeof(kc));
 	return r;
 }
@@ -223,11 +235,23 @@ open_ro(vault *v)
 			goto out;
 		}
 	}
+	/* A vault written before the log existed has none: v->log stays
+	 * NULL and the log API answers ITK_E_NOT_FOUND. */
+	r = tlog_open(t, &v->log);
+	if (r == ITK_E_NOT_FOUND) {
+		v->log = NULL;
+	} else if (r != ITK_OK) {
+		goto out;
+	}
 	/* Commit, not abort: an abort would close the dbi handles. */
 	r = vault_mdb_err(mdb_txn_commit(t));
 	t = NULL;
 out:
 	mdb_txn_abort(t);
+	if (r != ITK_OK) {
+		tlog_free(v->log);
+		v->log = NULL;
+	}
 	return r;
 }
 
@@ -265,7 +289,8 @@ vault_open(const vault_options *opts, const uint8_t vault_key[VAULT_KEY_LEN],
 		v->env = NULL;
 		goto out;
 	}
-	if ((r = vault_mdb_err(mdb_env_set_maxdbs(v->env, VAULT_DB_COUNT))) !=
+	if ((r = vault_mdb_err(mdb_env_set_maxdbs(
+		 v->env, VAULT_DB_COUNT + TLOG_DB_COUNT + VAULT_DB_SPARE))) !=
 	    ITK_OK) {
 		goto out;
 	}
@@ -308,6 +333,7 @@ vault_free(vault *v)
 	if (v == NULL) {
 		return;
 	}
+	tlog_free(v->log);
 	if (v->env != NULL) {
 		mdb_env_close(v->env);
 	}
@@ -363,25 +389,64 @@ vault_txn_abort(vault_txn *t)
 	t->txn = NULL;
 }
 
+/* The database each kind of change writes: named in its leaf, so that an
+ * auditor finds the record a leaf stands for (docs/audit.md). */
+static const char *
+change_db(vault_change kind)
+{
+	switch (kind) {
+	case VAULT_CHANGE_MESSAGE:
+		return "messages";
+	case VAULT_CHANGE_QUARANTINE:
+		return "quarantine";
+	case VAULT_CHANGE_CASE:
+	case VAULT_CHANGE_CASE_JOIN:
+	case VAULT_CHANGE_CASE_CLOSE:
+	case VAULT_CHANGE_CASE_UPDATE:
+		return "cases";
+	default:
+		return NULL;
+	}
+}
+
 itk_err
 vault_txn_changed(vault_txn *t, vault_change kind, const uint8_t *key,
 		  size_t klen, const uint8_t *val, size_t vlen)
 {
+	uint8_t leaf[VAULT_LEAF_MAX];
+	const char *db = change_db(kind);
+	vault_leaf l;
+	size_t n;
+	itk_err r;
+
 	/*
-	 * The Merkle log hook.  When the log exists, this is where the leaf
-	 * for (kind, key, value) is appended in t->txn, so that the record
-	 * and its leaf commit or vanish together.  For now it only counts.
+	 * The Merkle log hook: the leaf for (kind, key, value) is appended
+	 * in t->txn, so that the record and its leaf commit or vanish
+	 * together.  val == NULL with vlen == 0: the record was deleted.
 	 */
-	switch (kind) {
-	case VAULT_CHANGE_MESSAGE:
-	case VAULT_CHANGE_QUARANTINE:
-	case VAULT_CHANGE_CASE:
-		break;
-	default:
+	if (db == NULL || key == NULL || klen == 0 ||
+	    (val == NULL && vlen != 0)) {
 		return ITK_E_INTERNAL;
 	}
-	if (key == NULL || klen == 0 || (val == NULL && vlen != 0)) {
-		return ITK_E_INTERNAL;
+	if (t->v->log == NULL) {
+		return ITK_E_INTERNAL; /* writable opens always have one */
+	}
+	memset(&l, 0, sizeof(l));
+	l.kind = (uint8_t)kind;
+	l.flags = val == NULL ? VAULT_LEAF_F_DELETED : 0u;
+	l.time = vault_leaf_time((uint64_t)time(NULL));
+	l.db = db;
+	l.db_len = strlen(db);
+	l.key = key;
+	l.key_len = klen;
+	if (val != NULL) {
+		itk_sha256(l.value_hash, val, vlen);
+	}
+	if ((r = vault_leaf_encode(&l, leaf, sizeof(leaf), &n)) != ITK_OK) {
+		return r == ITK_E_RANGE ? ITK_E_INTERNAL : r;
+	}
+	if ((r = tlog_append(t->v->log, t->txn, leaf, n, NULL)) != ITK_OK) {
+		return r;
 	}
 	t->changes++;
 	return ITK_OK;

@@ -41,6 +41,10 @@
 #define VAULT_CASE_HAS_CONTACT 0x02u
 #define VAULT_CASE_FLAGS_KNOWN (VAULT_CASE_OPEN | VAULT_CASE_HAS_CONTACT)
 
+/* maxdbs headroom beyond the vault's and the log's own databases, for
+ * databases added later (operator actions) and the auditor's reads. */
+#define VAULT_DB_SPARE 8u
+
 /* The named databases, in the order they are opened. */
 typedef enum {
 	VAULT_DB_META = 0,
@@ -59,6 +63,9 @@ struct vault {
 	/* sodium_malloc'd, read-only between uses; NULL without a vault key.
 	 * keys[0]: contact AEAD key, keys[1]: mailbox index MAC key. */
 	uint8_t *keys;
+	/* The Merkle log (tlog.h) in the same environment; NULL only for a
+	 * read-only open of a vault that has no log. */
+	struct tlog *log;
 };
 
 typedef struct {
@@ -100,12 +107,18 @@ typedef struct {
 /*
  * What one write transaction changed.  Every per-change function below
  * takes the vault_txn; vault_txn_changed is the single spot where the
- * Merkle log (a later issue) will append its leaf in the same transaction.
+ * Merkle log appends its leaf in the same transaction.  The values are
+ * the leaves' kind bytes (leaf.h, docs/audit.md): never renumber; add a
+ * kind here, in leaf.h and in vault_txn_changed's db table together.
+ * 1..15 intake, 16..63 operator actions, 64.. keys and administration.
  */
 typedef enum {
-	VAULT_CHANGE_MESSAGE = 1,
-	VAULT_CHANGE_QUARANTINE = 2,
-	VAULT_CHANGE_CASE = 3,
+	VAULT_CHANGE_MESSAGE = 1,    /* "messages": message added */
+	VAULT_CHANGE_QUARANTINE = 2, /* "quarantine": quarantined */
+	VAULT_CHANGE_CASE = 3,       /* "cases": case created */
+	VAULT_CHANGE_CASE_JOIN = 4,  /* "cases": a follow-up joined it */
+	VAULT_CHANGE_CASE_CLOSE = 5, /* "cases": case closed */
+	VAULT_CHANGE_CASE_UPDATE = 6, /* "cases": changed by an operator */
 } vault_change;
 
 typedef struct {
