@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "link.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include <nng/nng.h>
@@ -8,6 +9,8 @@
 
 struct wk_link {
 	nng_socket sock;
+	nng_aio *aio; /* the one exchange in flight; cancellable */
+	atomic_int stopping;
 	int open;
 };
 
@@ -19,6 +22,9 @@ wk_link_new(const char *url, wk_link **out)
 
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		return ITK_E_NOMEM;
+	}
+	if (nng_aio_alloc(&l->aio, NULL, NULL) != 0) {
+		goto out;
 	}
 	if (nng_req0_open(&l->sock) != 0) {
 		goto out;
@@ -54,15 +60,22 @@ wk_link_free(wk_link *l)
 	if (l == NULL) {
 		return;
 	}
+	if (l->aio != NULL) {
+		nng_aio_stop(l->aio);
+	}
 	if (l->open) {
 		nng_close(l->sock);
+	}
+	if (l->aio != NULL) {
+		nng_aio_free(l->aio);
 	}
 	free(l);
 }
 
 itk_err
 wk_link_exchange(wk_link *l, const itk_pb_worker_request *req,
-		 uint32_t timeout_ms, itk_pb_gateway_response **resp)
+		 uint32_t timeout_ms, bool final,
+		 itk_pb_gateway_response **resp)
 {
 	nng_msg *m = NULL;
 	size_t n = protobuf_c_message_get_packed_size(&req->base);
@@ -71,6 +84,9 @@ wk_link_exchange(wk_link *l, const itk_pb_worker_request *req,
 	if (n > ITK_WORKER_REQUEST_MAX) {
 		return ITK_E_TOO_BIG;
 	}
+	if (!final && atomic_load(&l->stopping)) {
+		return ITK_E_NET;
+	}
 	if (nng_msg_alloc(&m, n) != 0) {
 		return ITK_E_NOMEM;
 	}
@@ -78,23 +94,39 @@ wk_link_exchange(wk_link *l, const itk_pb_worker_request *req,
 		nng_msg_free(m);
 		return ITK_E_INTERNAL;
 	}
-	if (nng_socket_set_ms(l->sock, NNG_OPT_SENDTIMEO,
-			      (nng_duration)timeout_ms) != 0 ||
-	    nng_socket_set_ms(l->sock, NNG_OPT_RECVTIMEO,
-			      (nng_duration)timeout_ms) != 0) {
-		nng_msg_free(m);
-		return ITK_E_NET;
+	/* One timeout covers send and receive. */
+	nng_aio_set_timeout(l->aio, (nng_duration)timeout_ms);
+	nng_aio_set_msg(l->aio, m);
+	nng_send_aio(l->sock, l->aio);
+	/* A stop that came before the aio started is honoured here. */
+	if (!final && atomic_load(&l->stopping)) {
+		nng_aio_cancel(l->aio);
 	}
-	if (nng_sendmsg(l->sock, m, 0) != 0) {
-		nng_msg_free(m);
+	nng_aio_wait(l->aio);
+	if (nng_aio_result(l->aio) != 0) {
+		nng_msg_free(m); /* not sent: still ours */
 		return ITK_E_NET;
 	}
 	m = NULL; /* transferred */
-	if (nng_recvmsg(l->sock, &m, 0) != 0) {
+	nng_aio_set_timeout(l->aio, (nng_duration)timeout_ms);
+	nng_recv_aio(l->sock, l->aio);
+	if (!final && atomic_load(&l->stopping)) {
+		nng_aio_cancel(l->aio);
+	}
+	nng_aio_wait(l->aio);
+	if (nng_aio_result(l->aio) != 0) {
 		return ITK_E_NET;
 	}
+	m = nng_aio_get_msg(l->aio);
 	r = itk_wire_gateway_response_decode(nng_msg_body(m), nng_msg_len(m),
 					     resp);
 	nng_msg_free(m);
 	return r;
+}
+
+void
+wk_link_stop(wk_link *l)
+{
+	atomic_store(&l->stopping, 1);
+	nng_aio_cancel(l->aio);
 }

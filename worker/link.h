@@ -9,6 +9,7 @@
  * docs/protocol.md ("Gateway-worker link").
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -27,7 +28,15 @@ void wk_link_free(wk_link *l);
  * timeout or transport failure: the caller keeps its acks and retries.
  */
 itk_err wk_link_exchange(wk_link *l, const itk_pb_worker_request *req,
-			 uint32_t timeout_ms,
+			 uint32_t timeout_ms, bool final,
 			 itk_pb_gateway_response **resp) ITK_WUR;
+
+/*
+ * Stops the link for good: the exchange in progress, if any, and every
+ * later one return ITK_E_NET at once, except the worker's last exchange
+ * (final = true), which still carries its acknowledgements.  Safe to call
+ * from any thread (not from a signal handler).
+ */
+void wk_link_stop(wk_link *l);
 
 #endif

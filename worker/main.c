@@ -5,7 +5,9 @@
  * them.  Delivery is at-least-once; the vault is idempotent on the
  * submission id, so every acknowledged submission is stored exactly once.
  */
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,13 +42,29 @@ struct worker_cfg {
 	uint64_t map_size;
 };
 
-static volatile sig_atomic_t stopping;
+static atomic_int stopping;
 
-static void
-on_signal(int sig)
+/*
+ * SIGTERM and SIGINT are blocked in every thread and taken here by
+ * sigwait, so that stopping can cancel the link's blocking exchange
+ * (nng calls are not async-signal-safe).
+ */
+struct sigthread {
+	sigset_t set;
+	wk_link *link;
+};
+
+static void *
+signal_thread(void *arg)
 {
-	(void)sig;
-	stopping = 1;
+	struct sigthread *st = arg;
+	int sig = 0;
+
+	if (sigwait(&st->set, &sig) == 0) {
+		atomic_store(&stopping, 1);
+		wk_link_stop(st->link);
+	}
+	return NULL;
 }
 
 static void
@@ -173,7 +191,7 @@ run(const struct worker_cfg *w, const char *wid, wk_link *link,
 		itk_pb_worker_request req = INTAKE__V1__WORKER_REQUEST__INIT;
 		itk_pb_gateway_response *resp = NULL;
 		wk_batch_stats st;
-		int last = stopping != 0;
+		int last = atomic_load(&stopping) != 0;
 
 		req.version = ITK_WIRE_VERSION;
 		req.worker_id = (char *)wid;
@@ -194,7 +212,7 @@ run(const struct worker_cfg *w, const char *wid, wk_link *link,
 		 */
 		r = wk_link_exchange(link, &req,
 				     last ? 2000 : (uint32_t)w->wait_ms + 10000,
-				     &resp);
+				     last, &resp);
 		if (r != ITK_OK) {
 			if (last) {
 				itk_log_warn("worker.final_ack_failed",
@@ -262,7 +280,9 @@ main(int argc, char **argv)
 	triage_rules *rules = NULL;
 	vault *v = NULL;
 	wk_link *link = NULL;
-	struct sigaction sa;
+	struct sigthread sigt;
+	pthread_t sigtid;
+	int sigt_running = 0;
 	char err[256] = "";
 	int rc = 1;
 	itk_err r;
@@ -288,11 +308,11 @@ main(int argc, char **argv)
 	} else {
 		snprintf(wid, sizeof(wid), "%s", w.id);
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) != 0 ||
-	    sigaction(SIGINT, &sa, NULL) != 0) {
+	/* Before any thread exists, so that every thread inherits it. */
+	sigemptyset(&sigt.set);
+	sigaddset(&sigt.set, SIGTERM);
+	sigaddset(&sigt.set, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &sigt.set, NULL) != 0) {
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -329,6 +349,12 @@ main(int argc, char **argv)
 			      itk_errname(r));
 		goto out;
 	}
+	sigt.link = link;
+	if (pthread_create(&sigtid, NULL, signal_thread, &sigt) != 0) {
+		itk_log_error("start.failed", "what=signal_thread");
+		goto out;
+	}
+	sigt_running = 1;
 	itk_log_info("worker.started", "id=%s intake_keys=%zu batch=%llu",
 		     wid, wk_keyring_count(keys),
 		     (unsigned long long)w.batch);
@@ -336,6 +362,12 @@ main(int argc, char **argv)
 	itk_log_info("worker.stopped", "id=%s err=%s", wid, itk_errname(r));
 	rc = r == ITK_OK ? 0 : 1;
 out:
+	if (sigt_running) {
+		/* Wakes the signal thread if no signal came; then joins it
+		 * before the link it uses is freed. */
+		pthread_kill(sigtid, SIGTERM);
+		pthread_join(sigtid, NULL);
+	}
 	wk_link_free(link);
 	vault_free(v);
 	triage_rules_free(rules);

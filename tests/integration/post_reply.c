@@ -55,7 +55,7 @@ main(int argc, char **argv)
 	req.worker_id = "post_reply";
 	req.n_replies = 1;
 	req.replies = pbs;
-	if (wk_link_exchange(l, &req, 10000, &resp) == ITK_OK &&
+	if (wk_link_exchange(l, &req, 10000, true, &resp) == ITK_OK &&
 	    resp->replies_stored == 1) {
 		rc = 0;
 	} else {
