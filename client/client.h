@@ -22,12 +22,16 @@
 typedef struct itk_client itk_client;
 
 /*
- * base_url: "http://127.0.0.1:8080" (or https://).  org_pk: the pinned
- * organisation public key; every bundle must verify against it.
+ * base_url: "http://127.0.0.1:8080" or "https://host:8443".  org_pk: the
+ * pinned organisation public key; every bundle must verify against it.
+ * ca_file: for https, the PEM CA certificate(s) the gateway's certificate
+ * must chain to (required: there is no system store to fall back on);
+ * ignored for http.  ITK_E_CONFIG for https without ca_file or for another
+ * scheme.
  */
 itk_err itk_client_new(const char *base_url,
 		       const uint8_t org_pk[static ITK_SIGN_PK_LEN],
-		       itk_client **out) ITK_WUR;
+		       const char *ca_file, itk_client **out) ITK_WUR;
 void itk_client_free(itk_client *c);
 
 /* GET /v1/keys and verify it against the pinned key.  Needed before

@@ -23,6 +23,7 @@
 struct opts {
 	const char *url;
 	const char *org_pub;
+	const char *ca;
 	const char *passphrase_file;
 	const char *category;
 	const char *lang;
@@ -48,6 +49,8 @@ usage(FILE *f)
 		"options:\n"
 		"  --url URL              gateway, e.g. http://127.0.0.1:8080\n"
 		"  --org-pub FILE         pinned organisation public key\n"
+		"  --ca FILE              CA certificate(s) for an https:// "
+		"gateway\n"
 		"  --passphrase-file F    use this passphrase (send: follow-up;"
 		"\n"
 		"                         replies: required); without it send"
@@ -143,7 +146,7 @@ connect_verified(const struct opts *o, itk_client **c)
 		fprintf(stderr, "intake-submit: %s: ", o->org_pub);
 		return r;
 	}
-	if ((r = itk_client_new(o->url, org_pk, c)) != ITK_OK) {
+	if ((r = itk_client_new(o->url, org_pk, o->ca, c)) != ITK_OK) {
 		return r;
 	}
 	if ((r = itk_client_fetch_keys(*c)) != ITK_OK) {
@@ -356,6 +359,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"url", required_argument, NULL, 'u'},
 	    {"org-pub", required_argument, NULL, 'o'},
+	    {"ca", required_argument, NULL, 'C'},
 	    {"passphrase-file", required_argument, NULL, 'p'},
 	    {"category", required_argument, NULL, 'c'},
 	    {"lang", required_argument, NULL, 'l'},
@@ -384,6 +388,9 @@ main(int argc, char **argv)
 			break;
 		case 'o':
 			o.org_pub = optarg;
+			break;
+		case 'C':
+			o.ca = optarg;
 			break;
 		case 'p':
 			o.passphrase_file = optarg;
