@@ -563,3 +563,37 @@ out:
 	itk_buf_free(b);
 	return r;
 }
+
+/* The operator tier's handles on a case inside a transaction (ops.c). */
+itk_err
+vault_txn_case_load(vault_txn *t, const uint8_t id[VAULT_ID_LEN],
+		    vault_case_rec *c)
+{
+	return case_load(t, id, c);
+}
+
+itk_err
+vault_txn_case_store(vault_txn *t, const vault_case_rec *c)
+{
+	itk_buf *b = itk_buf_new(REC_BUF_MAX);
+	itk_err r;
+
+	if (b == NULL) {
+		return ITK_E_NOMEM;
+	}
+	r = case_put(t, VAULT_CHANGE_CASE_UPDATE, c, b);
+	itk_buf_free(b);
+	return r;
+}
+
+itk_err
+vault_txn_queue_enter(vault_txn *t, const vault_case_rec *c)
+{
+	return queue_enter(t, c);
+}
+
+itk_err
+vault_txn_queue_leave(vault_txn *t, const vault_case_rec *c)
+{
+	return queue_leave(t, c);
+}

@@ -23,6 +23,9 @@ static const char *const db_names[VAULT_DB_COUNT] = {
     [VAULT_DB_META] = "meta",   [VAULT_DB_MESSAGES] = "messages",
     [VAULT_DB_CASES] = "cases", [VAULT_DB_MAILBOXES] = "mailboxes",
     [VAULT_DB_QUEUE] = "queue", [VAULT_DB_QUARANTINE] = "quarantine",
+    [VAULT_DB_LEASES] = "leases", [VAULT_DB_ACTIONS] = "actions",
+    [VAULT_DB_NOTES] = "notes",   [VAULT_DB_TAGS] = "tags",
+    [VAULT_DB_OUTBOX] = "outbox", [VAULT_DB_NONCES] = "nonces",
 };
 
 static const char META_FORMAT[] = "format";
@@ -404,6 +407,16 @@ change_db(vault_change kind)
 	case VAULT_CHANGE_CASE_CLOSE:
 	case VAULT_CHANGE_CASE_UPDATE:
 		return "cases";
+	case VAULT_CHANGE_LEASE:
+		return "leases";
+	case VAULT_CHANGE_ACTION:
+		return "actions";
+	case VAULT_CHANGE_NOTE:
+		return "notes";
+	case VAULT_CHANGE_TAG:
+		return "tags";
+	case VAULT_CHANGE_OUTBOX:
+		return "outbox";
 	default:
 		return NULL;
 	}

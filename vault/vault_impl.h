@@ -53,6 +53,13 @@ typedef enum {
 	VAULT_DB_MAILBOXES,
 	VAULT_DB_QUEUE,
 	VAULT_DB_QUARANTINE,
+	/* Operator tier (ops.c, docs/vault.md "Operator records"). */
+	VAULT_DB_LEASES,
+	VAULT_DB_ACTIONS,
+	VAULT_DB_NOTES,
+	VAULT_DB_TAGS,
+	VAULT_DB_OUTBOX,
+	VAULT_DB_NONCES,
 	VAULT_DB_COUNT
 } vault_db;
 
@@ -119,6 +126,12 @@ typedef enum {
 	VAULT_CHANGE_CASE_JOIN = 4,  /* "cases": a follow-up joined it */
 	VAULT_CHANGE_CASE_CLOSE = 5, /* "cases": case closed */
 	VAULT_CHANGE_CASE_UPDATE = 6, /* "cases": changed by an operator */
+	/* Operator tier (ops.c); val NULL, vlen 0 when a record is deleted. */
+	VAULT_CHANGE_LEASE = 16,  /* "leases": claimed, or released (deleted) */
+	VAULT_CHANGE_ACTION = 17, /* "actions": an operator action recorded */
+	VAULT_CHANGE_NOTE = 18,   /* "notes": an encrypted note added */
+	VAULT_CHANGE_TAG = 19,    /* "tags": tag added, or removed (deleted) */
+	VAULT_CHANGE_OUTBOX = 20, /* "outbox": reply queued, or sent (deleted) */
 } vault_change;
 
 typedef struct {
@@ -179,5 +192,23 @@ itk_err vault_contact_seal(const vault *v, const uint8_t case_id[VAULT_ID_LEN],
 itk_err vault_contact_open(const vault *v, const uint8_t case_id[VAULT_ID_LEN],
 			   const uint8_t blob[VAULT_CONTACT_BLOB_LEN],
 			   uint8_t reply_pk[32], uint8_t mailbox[32]) ITK_WUR;
+
+/* Operator tier: case state inside a vault_txn (commit.c), so that ops.c
+ * moves cases between queues with the same counters and index rules as a
+ * commit. */
+itk_err vault_txn_case_load(vault_txn *t, const uint8_t id[VAULT_ID_LEN],
+			    vault_case_rec *c) ITK_WUR;
+itk_err vault_txn_case_store(vault_txn *t, const vault_case_rec *c) ITK_WUR;
+itk_err vault_txn_queue_enter(vault_txn *t, const vault_case_rec *c) ITK_WUR;
+itk_err vault_txn_queue_leave(vault_txn *t, const vault_case_rec *c) ITK_WUR;
+
+/* Notes (vcrypto.c): XChaCha20-Poly1305-IETF under subkey 4 with the
+ * caller's associated data; out gets nonce (24) || ciphertext || tag. */
+#define VAULT_NOTE_OVERHEAD (VAULT_NONCE_LEN + VAULT_TAG_LEN)
+itk_err vault_note_seal(const vault *v, const uint8_t *ad, size_t adlen,
+			const uint8_t *pt, size_t n, itk_buf *out) ITK_WUR;
+/* Reverse; ITK_E_DECRYPT on any failure.  The caller wipes out. */
+itk_err vault_note_open(const vault *v, const uint8_t *ad, size_t adlen,
+			const uint8_t *blob, size_t n, itk_buf *out) ITK_WUR;
 
 #endif

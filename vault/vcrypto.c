@@ -6,6 +6,7 @@
  *   id 1: contact AEAD key (XChaCha20-Poly1305-IETF, AD = case id)
  *   id 2: mailbox index key (keyed BLAKE2b-256 of the mailbox id)
  *   id 3: key check (keyed BLAKE2b-256 of a fixed string, in meta)
+ *   id 4: operators' notes (XChaCha20-Poly1305-IETF, AD = note key)
  * The vault keeps only the subkeys, in sodium_malloc'd memory that is
  * read-only between uses.
  */
@@ -19,7 +20,8 @@
 #define SUBKEY_CONTACT   1u
 #define SUBKEY_MAILBOX   2u
 #define SUBKEY_CHECK     3u
-#define NKEYS            3u
+#define SUBKEY_NOTES     4u
+#define NKEYS            4u
 #define KEY_CHECK_STRING "intake-v1 vault key check"
 
 static const uint8_t *
@@ -125,4 +127,52 @@ vault_contact_open(const vault *v, const uint8_t case_id[VAULT_ID_LEN],
 out:
 	sodium_memzero(pt, sizeof(pt));
 	return r;
+}
+
+itk_err
+vault_note_seal(const vault *v, const uint8_t *ad, size_t adlen,
+		const uint8_t *pt, size_t n, itk_buf *out)
+{
+	uint8_t *dst;
+	itk_err r;
+
+	if (v->keys == NULL) {
+		return ITK_E_PERM;
+	}
+	if ((r = itk_buf_reserve(out, VAULT_NOTE_OVERHEAD + n, &dst)) !=
+	    ITK_OK) {
+		return r;
+	}
+	/* Random nonces: several processes write notes, no shared counter. */
+	randombytes_buf(dst, VAULT_NONCE_LEN);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(
+	    dst + VAULT_NONCE_LEN, NULL, pt, n, ad, adlen, NULL, dst,
+	    subkey(v, SUBKEY_NOTES));
+	return ITK_OK;
+}
+
+itk_err
+vault_note_open(const vault *v, const uint8_t *ad, size_t adlen,
+		const uint8_t *blob, size_t n, itk_buf *out)
+{
+	uint8_t *dst;
+	itk_err r;
+
+	if (v->keys == NULL) {
+		return ITK_E_PERM;
+	}
+	if (n < VAULT_NOTE_OVERHEAD) {
+		return ITK_E_DECRYPT;
+	}
+	if ((r = itk_buf_reserve(out, n - VAULT_NOTE_OVERHEAD, &dst)) !=
+	    ITK_OK) {
+		return r;
+	}
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+		dst, NULL, NULL, blob + VAULT_NONCE_LEN, n - VAULT_NONCE_LEN,
+		ad, adlen, blob, subkey(v, SUBKEY_NOTES)) != 0) {
+		itk_buf_reset(out);
+		return ITK_E_DECRYPT;
+	}
+	return ITK_OK;
 }

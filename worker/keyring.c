@@ -2,6 +2,7 @@
 #include "keyring.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "crypto.h"
 #include "keys.h"
@@ -68,4 +69,21 @@ wk_keyring_open(const wk_keyring *k, uint32_t key_id, const uint8_t *sealed,
 		}
 	}
 	return ITK_E_KEY_UNKNOWN;
+}
+
+itk_err
+wk_keyring_current(const wk_keyring *k, uint64_t now, uint32_t *key_id,
+		   uint8_t pk[static ITK_PK_LEN])
+{
+	/* Newest first (itk_keystore_load_intake): the first in its window
+	 * is the one the key bundle tells clients to use. */
+	for (size_t i = 0; i < k->n; i++) {
+		if (itk_key_not_before(k->keys[i]) <= now &&
+		    now <= itk_key_not_after(k->keys[i])) {
+			*key_id = itk_key_id(k->keys[i]);
+			memcpy(pk, itk_key_public(k->keys[i]), ITK_PK_LEN);
+			return ITK_OK;
+		}
+	}
+	return ITK_E_KEY_EXPIRED;
 }

@@ -25,7 +25,7 @@ SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 def exe(name):
     for sub in ("gateway", "worker", "keys", "client", "tools",
-                "tests/integration"):
+                "operator", "tests/integration"):
         p = os.path.join(BUILD, sub, name)
         if os.path.exists(p):
             return os.path.abspath(p)

@@ -1,0 +1,1081 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The operator service's request handling (opd.h).  Each command is a row
+ * of one table: the roles that may give it, what it needs checked before
+ * it runs, and up to three steps: pre (after authentication, before the
+ * write transaction: sealing), txn (inside the write transaction that
+ * also records the nonce and the action) and post (after the commit:
+ * reads for the answer).
+ */
+#include "opd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "crypto.h"
+#include "keys.h"
+#include "labels.h"
+#include "log.h"
+#include "opwire.h"
+#include "ops.h"
+#include "process.h"
+#include "reply.h"
+#include "wire.h"
+
+#define OPERATORS_MAX    ITK_KEYSTORE_ENTRIES_MAX
+#define DEFAULT_LEASE_S  900u
+#define DEFAULT_SKEW_S   120u
+#define SEARCH_LIMIT_MAX 1000u
+#define PHONE_PLAIN_MAX  (ITK_OP_TEXT_MAX + 16u * 1024u)
+
+struct opd {
+	opd_options o;
+	itk_key_info *ops;
+	size_t n_ops;
+};
+
+/* ------------------------------------------------------------ arena */
+
+/* Everything an answer points at, freed (and wiped) after sealing. */
+typedef struct {
+	void **p;
+	size_t *len;
+	size_t n, cap;
+} arena;
+
+static void *
+arena_alloc(arena *a, size_t len)
+{
+	void *p;
+
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		void **np = realloc(a->p, cap * sizeof(*np));
+		size_t *nl;
+		if (np == NULL) {
+			return NULL;
+		}
+		a->p = np;
+		if ((nl = realloc(a->len, cap * sizeof(*nl))) == NULL) {
+			return NULL;
+		}
+		a->len = nl;
+		a->cap = cap;
+	}
+	if ((p = calloc(1, len ? len : 1)) == NULL) {
+		return NULL;
+	}
+	a->p[a->n] = p;
+	a->len[a->n++] = len ? len : 1;
+	return p;
+}
+
+static char *
+arena_str(arena *a, const char *s, size_t n)
+{
+	char *d = arena_alloc(a, n + 1);
+
+	if (d != NULL) {
+		memcpy(d, s, n);
+	}
+	return d;
+}
+
+static void
+arena_free(arena *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		sodium_memzero(a->p[i], a->len[i]); /* plaintext of cases */
+		free(a->p[i]);
+	}
+	free(a->p);
+	free(a->len);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Appends a message pointer to a protobuf-c repeated field. */
+#define ARENA_PUSH(a, arr, n, item)                                           \
+	arena_push((a), (void ***)&(arr), &(n), (item))
+
+static itk_err
+arena_push(arena *a, void ***arr, size_t *n, void *item)
+{
+	void **na;
+
+	if (item == NULL) {
+		return ITK_E_NOMEM;
+	}
+	/* Grow by copying into a new arena block: old blocks stay owned. */
+	if ((*n & (*n - 1)) == 0 || *n == 0) {
+		size_t cap = *n ? *n * 2 : 4;
+		if ((na = arena_alloc(a, cap * sizeof(*na))) == NULL) {
+			return ITK_E_NOMEM;
+		}
+		if (*n) {
+			memcpy(na, *arr, *n * sizeof(*na));
+		}
+		*arr = na;
+	}
+	(*arr)[(*n)++] = item;
+	return ITK_OK;
+}
+
+/* ---------------------------------------------------------- context */
+
+typedef struct {
+	opd *s;
+	const itk_key_info *op;
+	const itk_pb_op_request_body *rq;
+	vault_actor who;
+	uint64_t now;
+	uint8_t case_id[VAULT_ID_LEN]; /* the request's, or the one found */
+	bool has_case;
+	itk_queue queue; /* NEED_QUEUE */
+	vault_op *o;     /* during txn */
+	char detail[VAULT_DETAIL_MAX + 1];
+	const char *refusal; /* message for a refusal */
+	arena a;
+	itk_pb_op_response_body resp;
+	/* reply */
+	wk_reply reply;
+	bool have_reply;
+	/* phone intake */
+	itk_buf *sealed;
+	vault_message msg;
+} req_ctx;
+
+enum {
+	F_QUEUE = 1u << 0,   /* rq->queue names a queue the operator works */
+	F_CASE = 1u << 1,    /* rq->case_id: a case in a queue it works */
+	F_MUTATES = 1u << 2, /* the case must not be claimed by another */
+};
+
+#define ROLE(r) (1u << (r))
+#define R_TS    (ROLE(ITK_ROLE_TRIAGE) | ROLE(ITK_ROLE_SUPERVISOR))
+#define R_ANY   (R_TS | ROLE(ITK_ROLE_PHONE) | ROLE(ITK_ROLE_ADMIN))
+
+typedef itk_err (*step_fn)(req_ctx *c);
+
+typedef struct {
+	Intake__V1__OperatorCommand cmd;
+	uint32_t roles;
+	unsigned flags;
+	vault_action action;
+	step_fn pre, txn, post;
+} command;
+
+/* ------------------------------------------------------ answer parts */
+
+static Intake__V1__CaseSummary *
+case_summary(req_ctx *c, const vault_case_view *cv)
+{
+	Intake__V1__CaseSummary *cs = arena_alloc(&c->a, sizeof(*cs));
+	uint8_t *id;
+
+	if (cs == NULL || (id = arena_alloc(&c->a, VAULT_ID_LEN)) == NULL) {
+		return NULL;
+	}
+	intake__v1__case_summary__init(cs);
+	memcpy(id, cv->case_id, VAULT_ID_LEN);
+	cs->case_id.data = id;
+	cs->case_id.len = VAULT_ID_LEN;
+	cs->queue = (char *)itk_queue_name(cv->queue);
+	cs->urgency = (char *)itk_urgency_name(cv->urgency);
+	cs->language = (char *)itk_lang_name(cv->language);
+	cs->created = cv->created;
+	cs->updated = cv->updated;
+	cs->messages = cv->message_count;
+	cs->open = cv->open;
+	cs->has_contact = cv->has_contact;
+	return cs;
+}
+
+struct tag_acc {
+	req_ctx *c;
+	Intake__V1__CaseSummary *cs;
+};
+
+static itk_err
+add_tag(const char *tag, void *arg)
+{
+	struct tag_acc *t = arg;
+	char *s = arena_str(&t->c->a, tag, strlen(tag));
+
+	return ARENA_PUSH(&t->c->a, t->cs->tags, t->cs->n_tags, s);
+}
+
+/* A case summary with its tags and lease, appended to resp.cases. */
+static itk_err
+push_case(req_ctx *c, const vault_case_view *cv)
+{
+	Intake__V1__CaseSummary *cs = case_summary(c, cv);
+	struct tag_acc t = {c, cs};
+	vault_lease l;
+	itk_err r;
+
+	if (cs == NULL) {
+		return ITK_E_NOMEM;
+	}
+	if ((r = vault_ops_tags(c->s->o.v, cv->case_id, add_tag, &t)) !=
+	    ITK_OK) {
+		return r;
+	}
+	r = vault_ops_lease(c->s->o.v, cv->case_id, c->now, &l);
+	if (r == ITK_OK) {
+		cs->lease_holder =
+		    arena_str(&c->a, l.holder, strlen(l.holder));
+		cs->lease_until = l.until;
+		if (cs->lease_holder == NULL) {
+			return ITK_E_NOMEM;
+		}
+	} else if (r != ITK_E_NOT_FOUND) {
+		return r;
+	}
+	return ARENA_PUSH(&c->a, c->resp.cases, c->resp.n_cases, cs);
+}
+
+static itk_err
+push_action(const vault_action_view *av, void *arg)
+{
+	req_ctx *c = arg;
+	Intake__V1__ActionEntry *e = arena_alloc(&c->a, sizeof(*e));
+	uint8_t *id;
+
+	if (e == NULL) {
+		return ITK_E_NOMEM;
+	}
+	intake__v1__action_entry__init(e);
+	e->at = av->at;
+	e->operator_ = arena_str(&c->a, av->actor, strlen(av->actor));
+	e->action = (char *)vault_action_name(av->action);
+	e->detail = arena_str(&c->a, av->detail, strlen(av->detail));
+	if (e->operator_ == NULL || e->detail == NULL) {
+		return ITK_E_NOMEM;
+	}
+	if (av->has_case) {
+		if ((id = arena_alloc(&c->a, VAULT_ID_LEN)) == NULL) {
+			return ITK_E_NOMEM;
+		}
+		memcpy(id, av->case_id, VAULT_ID_LEN);
+		e->case_id.data = id;
+		e->case_id.len = VAULT_ID_LEN;
+	}
+	return ARENA_PUSH(&c->a, c->resp.history, c->resp.n_history, e);
+}
+
+static itk_err
+push_note(const vault_note_view *nv, void *arg)
+{
+	req_ctx *c = arg;
+	Intake__V1__CaseNote *n = arena_alloc(&c->a, sizeof(*n));
+
+	if (n == NULL) {
+		return ITK_E_NOMEM;
+	}
+	intake__v1__case_note__init(n);
+	n->at = nv->at;
+	n->author = arena_str(&c->a, nv->author, strlen(nv->author));
+	n->kind = nv->kind == VAULT_NOTE_REPLY ? "reply" : "note";
+	n->text = arena_str(&c->a, nv->text, strlen(nv->text));
+	if (n->author == NULL || n->text == NULL) {
+		return ITK_E_NOMEM;
+	}
+	return ARENA_PUSH(&c->a, c->resp.notes, c->resp.n_notes, n);
+}
+
+/* Copies what a reader of the thread needs out of a decoded inner
+ * message; attachments are listed without their data (docs). */
+static itk_err
+fill_thread(req_ctx *c, Intake__V1__ThreadMessage *tm, const itk_pb_inner *in)
+{
+	itk_err r;
+
+	tm->opened = true;
+	if ((tm->text = arena_str(&c->a, in->text, strlen(in->text))) ==
+	    NULL) {
+		return ITK_E_NOMEM;
+	}
+	for (size_t i = 0; i < in->n_fields; i++) {
+		Intake__V1__Field *f = arena_alloc(&c->a, sizeof(*f));
+		if (f == NULL) {
+			return ITK_E_NOMEM;
+		}
+		intake__v1__field__init(f);
+		f->name = arena_str(&c->a, in->fields[i]->name,
+				    strlen(in->fields[i]->name));
+		f->value = arena_str(&c->a, in->fields[i]->value,
+				     strlen(in->fields[i]->value));
+		if (f->name == NULL || f->value == NULL ||
+		    (r = ARENA_PUSH(&c->a, tm->fields, tm->n_fields, f)) !=
+			ITK_OK) {
+			return ITK_E_NOMEM;
+		}
+	}
+	if (in->n_attachments > 0) {
+		tm->attachment_sizes =
+		    arena_alloc(&c->a, in->n_attachments * sizeof(uint32_t));
+		if (tm->attachment_sizes == NULL) {
+			return ITK_E_NOMEM;
+		}
+	}
+	for (size_t i = 0; i < in->n_attachments; i++) {
+		const Intake__V1__Attachment *src = in->attachments[i];
+		Intake__V1__Attachment *at = arena_alloc(&c->a, sizeof(*at));
+		if (at == NULL) {
+			return ITK_E_NOMEM;
+		}
+		intake__v1__attachment__init(at);
+		at->media_type =
+		    arena_str(&c->a, src->media_type, strlen(src->media_type));
+		at->name = arena_str(&c->a, src->name, strlen(src->name));
+		if (at->media_type == NULL || at->name == NULL ||
+		    (r = ARENA_PUSH(&c->a, tm->attachments, tm->n_attachments,
+				    at)) != ITK_OK) {
+			return ITK_E_NOMEM;
+		}
+		tm->attachment_sizes[tm->n_attachment_sizes++] =
+		    (uint32_t)src->data.len;
+	}
+	return ITK_OK;
+}
+
+static itk_err
+push_message(const vault_message_view *m, void *arg)
+{
+	req_ctx *c = arg;
+	Intake__V1__ThreadMessage *tm = arena_alloc(&c->a, sizeof(*tm));
+	itk_pb_inner *in = NULL;
+	itk_buf *plain = NULL;
+	uint8_t *id;
+	itk_err r;
+
+	if (tm == NULL || (id = arena_alloc(&c->a, VAULT_ID_LEN)) == NULL) {
+		return ITK_E_NOMEM;
+	}
+	intake__v1__thread_message__init(tm);
+	memcpy(id, m->submission_id, VAULT_ID_LEN);
+	tm->submission_id.data = id;
+	tm->submission_id.len = VAULT_ID_LEN;
+	tm->accepted_at = m->accepted_at;
+	tm->channel = (Intake__V1__Channel)m->channel;
+	tm->queue = (char *)itk_queue_name(m->queue);
+	tm->urgency = (char *)itk_urgency_name(m->urgency);
+	tm->language = (char *)itk_lang_name(m->language);
+	if ((plain = itk_buf_new(ITK_INNER_MAX + 1024)) == NULL) {
+		return ITK_E_NOMEM;
+	}
+	/* A message whose key is gone is shown as such, not as an error:
+	 * the rest of the thread still matters. */
+	if (c->s->o.ring != NULL &&
+	    wk_keyring_open(c->s->o.ring, m->intake_key_id, m->sealed,
+			    m->sealed_len, plain) == ITK_OK &&
+	    itk_wire_inner_decode(itk_buf_ptr(plain), itk_buf_len(plain),
+				  &in) == ITK_OK) {
+		if ((r = fill_thread(c, tm, in)) != ITK_OK) {
+			goto out;
+		}
+	}
+	r = ARENA_PUSH(&c->a, c->resp.messages, c->resp.n_messages, tm);
+out:
+	itk_wire_free(in);   /* protobuf-c frees without wiping: see docs */
+	itk_buf_free(plain); /* wipes */
+	return r;
+}
+
+/* ---------------------------------------------------------- commands */
+
+static itk_err
+post_queues(req_ctx *c)
+{
+	vault_queue_summary qs[ITK_QUEUE_COUNT];
+	itk_err r;
+
+	if ((r = vault_ops_queue_summary(c->s->o.v, c->now, qs)) != ITK_OK) {
+		return r;
+	}
+	for (unsigned q = 0; q < ITK_QUEUE_COUNT; q++) {
+		Intake__V1__QueueSummary *s;
+		uint32_t *u;
+		if ((c->op->queues & (1u << q)) == 0) {
+			continue; /* not this operator's business */
+		}
+		s = arena_alloc(&c->a, sizeof(*s));
+		u = arena_alloc(&c->a, ITK_URGENCY_COUNT * sizeof(*u));
+		if (s == NULL || u == NULL) {
+			return ITK_E_NOMEM;
+		}
+		intake__v1__queue_summary__init(s);
+		s->queue = (char *)itk_queue_name((itk_queue)q);
+		memcpy(u, qs[q].by_urgency, ITK_URGENCY_COUNT * sizeof(*u));
+		s->by_urgency = u;
+		s->n_by_urgency = ITK_URGENCY_COUNT;
+		s->oldest = qs[q].oldest;
+		s->claimed = qs[q].claimed;
+		s->free = qs[q].free;
+		if ((r = ARENA_PUSH(&c->a, c->resp.queues, c->resp.n_queues,
+				    s)) != ITK_OK) {
+			return r;
+		}
+	}
+	return ITK_OK;
+}
+
+static itk_err
+txn_next(req_ctx *c)
+{
+	vault_case_view cv;
+	itk_err r;
+
+	r = vault_op_claim(c->o, c->queue, &c->who, c->now,
+			   c->now + c->s->o.lease_seconds, &cv);
+	if (r == ITK_E_NOT_FOUND) {
+		c->refusal = "no free case in this queue";
+		return r;
+	}
+	if (r != ITK_OK) {
+		return r;
+	}
+	/* The claimed case is the one the action is about. */
+	memcpy(c->case_id, cv.case_id, VAULT_ID_LEN);
+	c->has_case = true;
+	snprintf(c->detail, sizeof(c->detail), "%s", itk_queue_name(c->queue));
+	return ITK_OK;
+}
+
+static itk_err
+post_case(req_ctx *c)
+{
+	vault_case_view cv;
+	itk_err r;
+
+	if ((r = vault_get_case(c->s->o.v, c->case_id, &cv)) != ITK_OK) {
+		return r;
+	}
+	return push_case(c, &cv);
+}
+
+static itk_err
+txn_release(req_ctx *c)
+{
+	vault_lease l;
+	itk_err r;
+
+	r = vault_op_lease_get(c->o, c->case_id, c->now, &l);
+	if (r == ITK_E_NOT_FOUND) {
+		c->refusal = "the case is not claimed";
+		return r;
+	}
+	if (r != ITK_OK) {
+		return r;
+	}
+	if (l.key_id != c->op->key_id && c->op->role != ITK_ROLE_SUPERVISOR) {
+		c->refusal = "the case is claimed by another operator";
+		return ITK_E_LEASE;
+	}
+	snprintf(c->detail, sizeof(c->detail), "holder=%s", l.holder);
+	return vault_op_release(c->o, c->case_id);
+}
+
+static itk_err
+post_show(req_ctx *c)
+{
+	const uint8_t *id = c->case_id;
+	itk_err r;
+
+	if ((r = post_case(c)) != ITK_OK ||
+	    (r = vault_ops_case_messages(c->s->o.v, id, push_message, c)) !=
+		ITK_OK ||
+	    (r = vault_ops_notes(c->s->o.v, id, push_note, c)) != ITK_OK) {
+		return r;
+	}
+	return vault_ops_history(c->s->o.v, id, push_action, c);
+}
+
+/* Seals the reply before the transaction: sealing needs the contact
+ * data, which is read in its own snapshot. */
+static itk_err
+pre_reply(req_ctx *c)
+{
+	uint8_t pk[32], mbx[32];
+	itk_err r;
+
+	if (c->rq->text[0] == '\0') {
+		c->refusal = "empty reply";
+		return ITK_E_MISSING;
+	}
+	r = vault_case_contact(c->s->o.v, c->case_id, pk, mbx);
+	if (r == ITK_E_NOT_FOUND) {
+		c->refusal = "the case has no reply channel (phone case?)";
+	}
+	if (r == ITK_OK) {
+		/* Rounded like the gateway's times: the minute is enough. */
+		r = wk_reply_seal(pk, mbx, c->rq->text, c->case_id,
+				  c->now - c->now % 60, &c->reply);
+		c->have_reply = r == ITK_OK;
+	}
+	sodium_memzero(pk, sizeof(pk));
+	sodium_memzero(mbx, sizeof(mbx));
+	return r;
+}
+
+static itk_err
+txn_reply(req_ctx *c)
+{
+	char hex[2 * VAULT_ID_LEN + 1];
+	itk_err r;
+
+	if ((r = vault_op_outbox_put(
+		 c->o, c->case_id, c->reply.reply_id, c->reply.posted_at,
+		 itk_buf_ptr(c->reply.sealed),
+		 itk_buf_len(c->reply.sealed))) != ITK_OK ||
+	    (r = vault_op_note(c->o, c->case_id, c->now, &c->who,
+			       VAULT_NOTE_REPLY, c->rq->text)) != ITK_OK) {
+		return r;
+	}
+	itk_hex(hex, c->reply.reply_id, VAULT_ID_LEN);
+	snprintf(c->detail, sizeof(c->detail), "reply=%.16s", hex);
+	c->resp.info = arena_str(&c->a, hex, strlen(hex));
+	return c->resp.info != NULL ? ITK_OK : ITK_E_NOMEM;
+}
+
+static itk_err
+txn_note(req_ctx *c)
+{
+	if (c->rq->text[0] == '\0') {
+		c->refusal = "empty note";
+		return ITK_E_MISSING;
+	}
+	return vault_op_note(c->o, c->case_id, c->now, &c->who,
+			     VAULT_NOTE_INTERNAL, c->rq->text);
+}
+
+static itk_err
+txn_tag(req_ctx *c)
+{
+	if (!vault_tag_ok(c->rq->tag)) {
+		c->refusal = "a tag is 1..32 of a-z 0-9 _ -";
+		return ITK_E_FORMAT;
+	}
+	snprintf(c->detail, sizeof(c->detail), "%s%s",
+		 c->rq->remove ? "-" : "+", c->rq->tag);
+	return vault_op_tag(c->o, c->case_id, c->rq->tag, !c->rq->remove);
+}
+
+static itk_err
+txn_move(req_ctx *c)
+{
+	vault_case_view cv;
+	itk_err r;
+
+	if ((r = vault_op_get_case(c->o, c->case_id, &cv)) != ITK_OK) {
+		return r;
+	}
+	if (!cv.open) {
+		c->refusal = "the case is closed";
+		return ITK_E_RANGE;
+	}
+	snprintf(c->detail, sizeof(c->detail), "%s->%s",
+		 itk_queue_name(cv.queue), itk_queue_name(c->queue));
+	return vault_op_move(c->o, c->case_id, c->queue);
+}
+
+static itk_err
+txn_escalate(req_ctx *c)
+{
+	vault_case_view cv;
+	itk_err r;
+
+	if ((r = vault_op_get_case(c->o, c->case_id, &cv)) != ITK_OK) {
+		return r;
+	}
+	if (!cv.open) {
+		c->refusal = "the case is closed";
+		return ITK_E_RANGE;
+	}
+	snprintf(c->detail, sizeof(c->detail), "%s->critical",
+		 itk_urgency_name(cv.urgency));
+	return vault_op_set_urgency(c->o, c->case_id, ITK_URGENCY_CRITICAL);
+}
+
+static itk_err
+txn_close(req_ctx *c)
+{
+	size_t n = strlen(c->rq->text);
+
+	/* The reason is stored in the clear in the actions log: a short
+	 * code ("surrendered", "duplicate"), never case content. */
+	if (n == 0 || n > 64) {
+		c->refusal = "close needs a short reason (1..64 bytes)";
+		return ITK_E_RANGE;
+	}
+	snprintf(c->detail, sizeof(c->detail), "%s", c->rq->text);
+	return vault_op_close(c->o, c->case_id);
+}
+
+static itk_err
+post_history(req_ctx *c)
+{
+	return vault_ops_history(c->s->o.v, c->case_id, push_action, c);
+}
+
+static itk_err
+push_found(const vault_case_view *cv, void *arg)
+{
+	return push_case(arg, cv);
+}
+
+static itk_err
+post_search(req_ctx *c)
+{
+	vault_search s;
+	int q = -1;
+
+	memset(&s, 0, sizeof(s));
+	if (c->rq->queue[0] != '\0' &&
+	    (q = itk_queue_from_name(c->rq->queue)) < 0) {
+		c->refusal = "unknown queue";
+		return ITK_E_RANGE;
+	}
+	s.queue = q;
+	s.queues = c->op->queues; /* only the operator's queues */
+	if (strcmp(c->rq->state, "open") == 0) {
+		s.state = 1;
+	} else if (strcmp(c->rq->state, "closed") == 0) {
+		s.state = 0;
+	} else if (c->rq->state[0] == '\0') {
+		s.state = -1;
+	} else {
+		c->refusal = "state is open or closed";
+		return ITK_E_RANGE;
+	}
+	s.tag = c->rq->tag[0] != '\0' ? c->rq->tag : NULL;
+	s.since = c->rq->since;
+	s.until = c->rq->until;
+	s.limit = c->rq->limit == 0                 ? 100
+		  : c->rq->limit > SEARCH_LIMIT_MAX ? SEARCH_LIMIT_MAX
+						    : c->rq->limit;
+	return vault_ops_search(c->s->o.v, &s, push_found, c);
+}
+
+/*
+ * A case taken by phone: an InnerMessage (channel PHONE) sealed to the
+ * current intake key, triaged like any other, committed through
+ * vault_commit.  The vault holds only ciphertext, as for web cases.
+ */
+static itk_err
+pre_phone(req_ctx *c)
+{
+	itk_pb_inner in = INTAKE__V1__INNER_MESSAGE__INIT;
+	uint8_t pk[ITK_PK_LEN];
+	itk_buf *plain = NULL, *text = NULL;
+	triage_result t;
+	uint32_t kid;
+	itk_err r;
+
+	if (c->rq->text[0] == '\0') {
+		c->refusal = "phone-intake needs the caller's message";
+		return ITK_E_MISSING;
+	}
+	if (c->s->o.ring == NULL ||
+	    (r = wk_keyring_current(c->s->o.ring, c->now, &kid, pk)) !=
+		ITK_OK) {
+		c->refusal = "no current intake key";
+		return ITK_E_KEY_EXPIRED;
+	}
+	in.version = ITK_WIRE_VERSION;
+	in.channel = INTAKE__V1__CHANNEL__CHANNEL_PHONE;
+	in.form_category = c->rq->form_category;
+	in.language = c->rq->language;
+	in.text = c->rq->text;
+	in.n_fields = c->rq->n_fields;
+	in.fields = c->rq->fields;
+	in.written_at = c->now;
+	if ((plain = itk_buf_new(PHONE_PLAIN_MAX)) == NULL ||
+	    (text = itk_buf_new(PHONE_PLAIN_MAX)) == NULL ||
+	    (c->sealed = itk_buf_new(ITK_PAD_MAX + ITK_SEAL_OVERHEAD)) ==
+		NULL) {
+		r = ITK_E_NOMEM;
+		goto out;
+	}
+	if ((r = itk_wire_pack(&in.base, plain)) != ITK_OK ||
+	    (r = itk_seal(pk, itk_buf_ptr(plain), itk_buf_len(plain),
+			  c->sealed)) != ITK_OK ||
+	    (r = wk_triage_text(&in, text)) != ITK_OK ||
+	    (r = triage_classify(c->s->o.rules,
+				 (const char *)itk_buf_ptr(text),
+				 itk_buf_len(text), NULL, &t)) != ITK_OK) {
+		goto out;
+	}
+	memset(&c->msg, 0, sizeof(c->msg));
+	itk_sha256(c->msg.submission_id, itk_buf_ptr(c->sealed),
+		   itk_buf_len(c->sealed));
+	c->msg.intake_key_id = kid;
+	c->msg.accepted_at = c->now - c->now % 60;
+	c->msg.sealed = itk_buf_ptr(c->sealed);
+	c->msg.sealed_len = itk_buf_len(c->sealed);
+	c->msg.queue = t.queue;
+	c->msg.urgency = t.urgency;
+	/* The operator knows the caller's language better than the rules. */
+	{
+		int l = itk_lang_from_name(c->rq->language);
+		c->msg.language = l >= 0 ? (itk_lang)l : t.language;
+	}
+	c->msg.channel = INTAKE__V1__CHANNEL__CHANNEL_PHONE;
+	/* The new case's id is its first submission id. */
+	memcpy(c->case_id, c->msg.submission_id, VAULT_ID_LEN);
+	c->has_case = true;
+	snprintf(c->detail, sizeof(c->detail), "%s/%s",
+		 itk_queue_name(t.queue), itk_urgency_name(t.urgency));
+	r = ITK_OK;
+out:
+	itk_buf_free(text);  /* wipes */
+	itk_buf_free(plain); /* wipes */
+	return r;
+}
+
+static itk_err
+post_phone(req_ctx *c)
+{
+	vault_result res;
+	itk_err r;
+
+	/* After the action's transaction: vault_commit is its own.  A
+	 * failure here leaves the action recorded without its case, and is
+	 * answered as a failure; the operator enters the call again. */
+	if ((r = vault_commit(c->s->o.v, &c->msg, 1, NULL, 0, &res)) !=
+	    ITK_OK) {
+		return r;
+	}
+	return post_case(c);
+}
+
+static const command commands[] = {
+    {INTAKE__V1__OPERATOR_COMMAND__OP_QUEUES, R_ANY, 0, VAULT_ACT_QUEUES, NULL,
+     NULL, post_queues},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_NEXT, R_TS, F_QUEUE, VAULT_ACT_NEXT,
+     NULL, txn_next, post_case},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_RELEASE, R_TS, F_CASE, VAULT_ACT_RELEASE,
+     NULL, txn_release, post_case},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_SHOW, R_TS, F_CASE, VAULT_ACT_SHOW, NULL,
+     NULL, post_show},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_REPLY, R_TS, F_CASE | F_MUTATES,
+     VAULT_ACT_REPLY, pre_reply, txn_reply, post_case},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_NOTE, R_TS, F_CASE | F_MUTATES,
+     VAULT_ACT_NOTE, NULL, txn_note, post_case},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_TAG, R_TS, F_CASE | F_MUTATES,
+     VAULT_ACT_TAG, NULL, txn_tag, post_case},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_MOVE, R_TS, F_CASE | F_QUEUE | F_MUTATES,
+     VAULT_ACT_MOVE, NULL, txn_move, post_case},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_ESCALATE, R_TS, F_CASE | F_MUTATES,
+     VAULT_ACT_ESCALATE, NULL, txn_escalate, post_case},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_CLOSE, R_TS, F_CASE | F_MUTATES,
+     VAULT_ACT_CLOSE, NULL, txn_close, post_case},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_HISTORY, R_TS | ROLE(ITK_ROLE_ADMIN),
+     F_CASE, VAULT_ACT_HISTORY, NULL, NULL, post_history},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_SEARCH, R_TS | ROLE(ITK_ROLE_ADMIN), 0,
+     VAULT_ACT_SEARCH, NULL, NULL, post_search},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_PHONE_INTAKE,
+     ROLE(ITK_ROLE_PHONE) | ROLE(ITK_ROLE_SUPERVISOR), 0,
+     VAULT_ACT_PHONE_INTAKE, pre_phone, NULL, post_phone},
+};
+
+static const command *
+find_command(Intake__V1__OperatorCommand cmd)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (commands[i].cmd == cmd) {
+			return &commands[i];
+		}
+	}
+	return NULL;
+}
+
+static const char *
+command_name(Intake__V1__OperatorCommand cmd)
+{
+	static const char *const names[] = {
+	    "?",     "queues",  "next",   "release",     "show",
+	    "reply", "note",    "tag",    "move",        "escalate",
+	    "close", "history", "search", "phone-intake"};
+
+	return (unsigned)cmd < sizeof(names) / sizeof(names[0]) ? names[cmd]
+								: "?";
+}
+
+/* ------------------------------------------------------------ service */
+
+itk_err
+opd_new(const opd_options *o, opd **out)
+{
+	itk_keystore_entry *e = NULL;
+	size_t n = 0;
+	char bad[512];
+	opd *s = NULL;
+	itk_err r;
+
+	*out = NULL;
+	if (o == NULL || o->keys_dir == NULL || o->v == NULL ||
+	    o->rules == NULL) {
+		return ITK_E_CONFIG;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (e = calloc(OPERATORS_MAX, sizeof(*e))) == NULL ||
+	    (s->ops = calloc(OPERATORS_MAX, sizeof(*s->ops))) == NULL) {
+		r = ITK_E_NOMEM;
+		goto out;
+	}
+	s->o = *o;
+	if (s->o.lease_seconds == 0) {
+		s->o.lease_seconds = DEFAULT_LEASE_S;
+	}
+	if (s->o.skew_seconds == 0) {
+		s->o.skew_seconds = DEFAULT_SKEW_S;
+	}
+	r = itk_keystore_list(o->keys_dir, e, OPERATORS_MAX, &n, bad,
+			      sizeof(bad));
+	if (r != ITK_OK) {
+		itk_log_error("operators.load_failed", "err=%s",
+			      itk_errname(r));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].info.kind == ITK_KEY_OPERATOR &&
+		    e[i].info.role != ITK_ROLE_NONE) {
+			s->ops[s->n_ops++] = e[i].info;
+		}
+	}
+	if (s->n_ops == 0) {
+		r = ITK_E_NOT_FOUND;
+		goto out;
+	}
+	*out = s;
+	s = NULL; /* transferred */
+	r = ITK_OK;
+out:
+	free(e);
+	opd_free(s);
+	return r;
+}
+
+void
+opd_free(opd *s)
+{
+	if (s == NULL) {
+		return;
+	}
+	free(s->ops);
+	free(s);
+}
+
+size_t
+opd_operator_count(const opd *s)
+{
+	return s->n_ops;
+}
+
+static const itk_key_info *
+find_operator(const opd *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_ops; i++) {
+		if (strcmp(s->ops[i].name, name) == 0) {
+			return &s->ops[i];
+		}
+	}
+	return NULL;
+}
+
+/* Everything that needs no vault: who, signature, time, role, queue. */
+static itk_err
+authenticate(req_ctx *c, const itk_pb_op_request *env, const command **cmdp)
+{
+	const itk_pb_op_request_body *rq = c->rq;
+	const command *cmd;
+	int q;
+
+	if ((c->op = find_operator(c->s, rq->operator_)) == NULL ||
+	    c->op->key_id != rq->key_id) {
+		c->refusal = "unknown operator";
+		return ITK_E_KEY_UNKNOWN;
+	}
+	if (itk_verify(ITK_SIG_OPERATOR, c->op->public_key, env->body.data,
+		       env->body.len, env->signature.data) != ITK_OK) {
+		c->refusal = "bad signature";
+		return ITK_E_VERIFY;
+	}
+	if (rq->time + c->s->o.skew_seconds < c->now ||
+	    rq->time > c->now + c->s->o.skew_seconds) {
+		c->refusal =
+		    "request time outside the window: check the clock";
+		return ITK_E_RANGE;
+	}
+	if ((cmd = find_command(rq->command)) == NULL) {
+		c->refusal = "unknown command";
+		return ITK_E_RANGE;
+	}
+	if ((cmd->roles & ROLE(c->op->role)) == 0) {
+		c->refusal = "the operator's role may not do this";
+		return ITK_E_PERM;
+	}
+	if (cmd->flags & F_QUEUE) {
+		if ((q = itk_queue_from_name(rq->queue)) < 0) {
+			c->refusal = "unknown queue";
+			return ITK_E_RANGE;
+		}
+		if ((c->op->queues & (1u << q)) == 0) {
+			c->refusal = "the operator may not work this queue";
+			return ITK_E_PERM;
+		}
+		c->queue = (itk_queue)q;
+	}
+	if ((cmd->flags & F_CASE) && rq->case_id.len != VAULT_ID_LEN) {
+		c->refusal = "a case id is needed";
+		return ITK_E_MISSING;
+	}
+	if (rq->case_id.len == VAULT_ID_LEN) {
+		memcpy(c->case_id, rq->case_id.data, VAULT_ID_LEN);
+		c->has_case = true;
+	}
+	c->who.key_id = c->op->key_id;
+	c->who.name = c->op->name;
+	*cmdp = cmd;
+	return ITK_OK;
+}
+
+/* Case-level checks inside the transaction: the case exists, is in a
+ * queue the operator works, and is not claimed by somebody else. */
+static itk_err
+check_case(req_ctx *c, const command *cmd)
+{
+	vault_case_view cv;
+	vault_lease l;
+	itk_err r;
+
+	if ((r = vault_op_get_case(c->o, c->case_id, &cv)) != ITK_OK) {
+		if (r == ITK_E_NOT_FOUND) {
+			c->refusal = "no such case";
+		}
+		return r;
+	}
+	if ((c->op->queues & (1u << cv.queue)) == 0) {
+		c->refusal =
+		    "the case is in a queue the operator may not work";
+		return ITK_E_PERM;
+	}
+	if ((cmd->flags & F_MUTATES) == 0 ||
+	    c->op->role == ITK_ROLE_SUPERVISOR) {
+		return ITK_OK;
+	}
+	r = vault_op_lease_get(c->o, c->case_id, c->now, &l);
+	if (r == ITK_E_NOT_FOUND) {
+		return ITK_OK;
+	}
+	if (r == ITK_OK && l.key_id != c->op->key_id) {
+		c->refusal = "the case is claimed by another operator";
+		return ITK_E_LEASE;
+	}
+	return r;
+}
+
+static itk_err
+run(req_ctx *c, const command *cmd)
+{
+	itk_err r;
+
+	if (cmd->pre != NULL && (r = cmd->pre(c)) != ITK_OK) {
+		return r;
+	}
+	if ((r = vault_op_begin(c->s->o.v, &c->o)) != ITK_OK) {
+		return r;
+	}
+	r = vault_op_nonce(
+	    c->o, c->rq->time, c->op->key_id, c->rq->nonce.data,
+	    c->rq->nonce.len,
+	    c->now > c->s->o.skew_seconds ? c->now - c->s->o.skew_seconds : 0);
+	if (r == ITK_E_DUPLICATE) {
+		c->refusal = "replayed request";
+		goto out;
+	}
+	if (r != ITK_OK) {
+		goto out;
+	}
+	if ((cmd->flags & F_CASE) && (r = check_case(c, cmd)) != ITK_OK) {
+		goto out;
+	}
+	if (cmd->txn != NULL && (r = cmd->txn(c)) != ITK_OK) {
+		goto out;
+	}
+	if ((r = vault_op_record(c->o, c->has_case ? c->case_id : NULL, c->now,
+				 &c->who, cmd->action, c->detail)) != ITK_OK) {
+		goto out;
+	}
+	r = vault_op_commit(c->o);
+	c->o = NULL; /* freed */
+	if (r != ITK_OK) {
+		return r;
+	}
+	return cmd->post != NULL ? cmd->post(c) : ITK_OK;
+out:
+	vault_op_abort(c->o);
+	c->o = NULL;
+	return r;
+}
+
+itk_err
+opd_handle(opd *s, const uint8_t *req, size_t n, uint64_t now, itk_buf *out)
+{
+	itk_pb_op_request *env = NULL;
+	itk_pb_op_request_body *rq = NULL;
+	const command *cmd = NULL;
+	req_ctx c;
+	itk_err r, w;
+
+	memset(&c, 0, sizeof(c));
+	c.s = s;
+	c.now = now;
+	intake__v1__operator_response_body__init(&c.resp);
+	if ((r = itk_wire_op_request_decode(req, n, &env)) != ITK_OK ||
+	    (r = itk_wire_op_request_body_decode(env->body.data, env->body.len,
+						 &rq)) != ITK_OK) {
+		c.refusal = "malformed request";
+		goto out;
+	}
+	c.rq = rq;
+	if ((r = authenticate(&c, env, &cmd)) != ITK_OK) {
+		goto out;
+	}
+	r = run(&c, cmd);
+out:
+	itk_buf_reset(out);
+	if (r == ITK_OK) {
+		w = op_response_seal(c.op->public_key, rq->nonce.data, &c.resp,
+				     out);
+		if (w != ITK_OK) {
+			itk_buf_reset(out);
+			r = w;
+			c.refusal = "the answer could not be sealed";
+		}
+	}
+	if (r != ITK_OK) {
+		w = op_response_error(rq != NULL ? rq->nonce.data : NULL, r,
+				      c.refusal, out);
+		(void)w; /* nothing better to send */
+		itk_log_warn("op.refused", "operator=%s cmd=%s err=%s why=%s",
+			     c.op != NULL ? c.op->name : "-",
+			     rq != NULL ? command_name(rq->command) : "-",
+			     itk_errname(r),
+			     c.refusal != NULL ? c.refusal : itk_strerror(r));
+	} else {
+		itk_log_info("op.done", "operator=%s cmd=%s", c.op->name,
+			     command_name(rq->command));
+	}
+	if (c.have_reply) {
+		wk_reply_fini(&c.reply);
+	}
+	itk_buf_free(c.sealed);
+	arena_free(&c.a);
+	itk_wire_free(rq);
+	itk_wire_free(env);
+	return r;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef ITK_OPWIRE_H
+#define ITK_OPWIRE_H
+
+/*
+ * The operator protocol as both ends use it (docs/operations.md,
+ * proto/intake.proto "operator <-> operator service"):
+ *
+ *   request  = OperatorRequest{body, sig}, sig = Ed25519 by the operator
+ *              key over "intake-v1 operator-request" 0x00 || body
+ *   response = OperatorResponse{nonce, sealed, error}, sealed =
+ *              crypto_box_seal(pad(OperatorResponseBody)) to the X25519
+ *              key derived from the operator's Ed25519 public key
+ *              (crypto_sign_ed25519_pk_to_curve25519)
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "err.h"
+#include "wire.h"
+
+/*
+ * Fills body's version, nonce (fresh random, copied to nonce_out) and
+ * time, then packs and signs it with the operator's Ed25519 secret key;
+ * the OperatorRequest is appended to out.  body->operator_ and key_id
+ * are the caller's.
+ */
+itk_err op_request_sign(const uint8_t sk[static ITK_SIGN_SK_LEN],
+			itk_pb_op_request_body *body, uint64_t now,
+			uint8_t nonce_out[static ITK_OP_NONCE_LEN],
+			itk_buf *out) ITK_WUR;
+
+/*
+ * Seals resp (its version and request_nonce are set here) to the
+ * operator with Ed25519 public key op_pk, appending an OperatorResponse
+ * to out.
+ */
+itk_err op_response_seal(const uint8_t op_pk[static ITK_SIGN_PK_LEN],
+			 const uint8_t nonce[static ITK_OP_NONCE_LEN],
+			 itk_pb_op_response_body *resp, itk_buf *out) ITK_WUR;
+/* A refusal: OperatorResponse{error} in the clear (no case data). */
+itk_err op_response_error(const uint8_t *nonce, itk_err code,
+			  const char *message, itk_buf *out) ITK_WUR;
+
+/*
+ * Reads an answer: a refusal is returned as its code (ITK_E_PERM, ...),
+ * with its message copied to msg (msglen bytes, NUL-terminated) if msg is
+ * not NULL; otherwise the sealed body is opened with the operator's key
+ * and must answer nonce (ITK_E_VERIFY if not).  On ITK_OK *out is the
+ * caller's (itk_wire_free).
+ */
+itk_err op_response_open(const uint8_t sk[static ITK_SIGN_SK_LEN],
+			 const uint8_t pk[static ITK_SIGN_PK_LEN],
+			 const uint8_t nonce[static ITK_OP_NONCE_LEN],
+			 const uint8_t *p, size_t len, char *msg,
+			 size_t msglen, itk_pb_op_response_body **out) ITK_WUR;
+
+#endif

@@ -1,0 +1,179 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Staff at work with real processes: the reference client submits, the
+operator service (intake-opd) and intake-op claim, read and answer; the
+submitter reads the answer with its passphrase.  Urgency order, lease
+expiry, concurrent claims, refusals by role and queue, phone intake."""
+import json
+import os
+import subprocess
+import sys
+import threading
+
+from stack import Results, Stack, exe, parse_kv, wait_for
+
+LEASE = 8
+
+
+def submit(st, *args):
+    argv = [exe("intake-submit")] + list(args) + [
+        "--url", st.url, "--org-pub", st.org_pub, "--quiet"]
+    return subprocess.run(argv, capture_output=True, text=True)
+
+
+class Ops:
+    def __init__(self, st):
+        self.st = st
+        self.ipc = "ipc://" + os.path.join(st.dir, "op.ipc")
+        subprocess.run([exe("intake-keys"), "new-operator", "tri-capt",
+                        "--role", "triage", "--queues", "captivity",
+                        "--dev", "--dir", st.keys],
+                       check=True, capture_output=True)
+        conf = os.path.join(st.dir, "opd.conf")
+        with open(conf, "w") as f:
+            f.write("\n".join([
+                "listen = " + self.ipc,
+                "link_url = " + st.link,
+                "keys_dir = " + st.keys,
+                "vault_dir = " + st.vault,
+                "vault_key = " + os.path.join(st.keys, "vault.key"),
+                "lease_seconds = %d" % LEASE, ""]))
+        st._start("opd", [exe("intake-opd"), "--config", conf])
+        self.templates = os.path.join(os.path.dirname(__file__), "..",
+                                      "..", "operator", "templates.txt")
+
+    def run(self, who, *args, json_out=True):
+        argv = [exe("intake-op"), "--key",
+                os.path.join(self.st.keys, "operators", who + ".key"),
+                "--url", self.ipc, "--templates", self.templates]
+        if json_out:
+            argv.append("--json")
+        r = subprocess.run(argv + list(args), capture_output=True,
+                           text=True, timeout=60)
+        rows = []
+        if json_out and r.returncode == 0:
+            rows = [json.loads(x) for x in r.stdout.splitlines() if x]
+        return r, rows
+
+
+def cases(rows):
+    return [x["case"] for x in rows if x.get("type") == "case"]
+
+
+def main():
+    t = Results()
+    st = Stack(workers=1, name="operator").start()
+    try:
+        ops = Ops(st)
+        wait_for(lambda: ops.run("dev-admin", "queues")[0].returncode == 0,
+                 30, "intake-opd answers")
+        ids = []
+        for i in range(6):
+            r = submit(st, "send", "--category", "relative", "--lang", "en",
+                       "--text", "Is my brother Sidorov %d a prisoner?" % i)
+            ids.append(parse_kv(r.stdout)["submission_id"])
+        r = submit(st, "send", "--category", "surrender", "--lang", "ru",
+                   "--text", "Хочу сдаться в плен завтра в 6 утра у моста, "
+                   "нас трое", "--field", "where=мост у Кременной")
+        kv = parse_kv(r.stdout)
+        surrender = kv["submission_id"]
+        passfile = os.path.join(st.dir, "pass.txt")
+        with open(passfile, "w") as f:
+            f.write(kv["passphrase"] + "\n")
+        os.chmod(passfile, 0o600)
+        wait_for(lambda: len(st.vault_messages()[0]) >= 7, 60,
+                 "7 messages in the vault")
+
+        r, rows = ops.run("dev-triage", "next", "surrender")
+        t.check(r.returncode == 0 and cases(rows) == [surrender],
+                "next surrender claims the surrender offer (%s)"
+                % r.stderr.strip())
+        r, rows = ops.run("dev-triage", "show", surrender)
+        msgs = [x for x in rows if x.get("type") == "message"]
+        t.check(r.returncode == 0 and msgs and "сдаться" in msgs[0]["text"]
+                and msgs[0]["fields"].get("where") == "мост у Кременной",
+                "show decrypts the thread")
+        r, _ = ops.run("dev-triage", "reply", surrender, "--template",
+                       "safe-surrender")
+        t.check(r.returncode == 0, "reply with the safe-surrender template "
+                "(%s)" % r.stderr.strip())
+        got = wait_for(lambda: (lambda x: "Оставайтесь" in x.stdout and x)(
+            submit(st, "replies", "--passphrase-file", passfile)), 30,
+            "the reply in the mailbox")
+        t.check("Оставайтесь в безопасном месте" in got.stdout,
+                "the submitter reads the reply, in Russian")
+        r, rows = ops.run("dev-triage", "history", surrender)
+        acts = [x["action"] for x in rows]
+        t.check(acts[:3] == ["next", "show", "reply"] and
+                "reply_sent" in acts, "history: next, show, reply, "
+                "reply_sent (%s)" % acts)
+
+        # Lease: another operator gets nothing from the queue until the
+        # lease expires; then the case returns.
+        r, _ = ops.run("dev-supervisor", "next", "surrender")
+        t.check(r.returncode == 3 and "no free case" in r.stderr,
+                "a claimed case is not handed out twice")
+        r2 = wait_for(lambda: (lambda x: x[0].returncode == 0 and x)(
+            ops.run("dev-supervisor", "next", "surrender")), LEASE + 15,
+            "the lease to expire")
+        t.check(cases(r2[1]) == [surrender],
+                "an expired lease returns the case to its queue")
+
+        # Refusals: queue, role, case in another queue; nothing changes.
+        r, _ = ops.run("tri-capt", "next", "surrender")
+        t.check(r.returncode == 3 and "may not work" in r.stderr,
+                "triage without the queue is refused (%s)" % r.stderr.strip())
+        r, _ = ops.run("tri-capt", "show", surrender)
+        t.check(r.returncode == 3, "nor may it show a surrender case")
+        r, _ = ops.run("dev-phone", "next", "captivity")
+        t.check(r.returncode == 3 and "role" in r.stderr,
+                "the phone role may not claim cases")
+        r, rows = ops.run("dev-supervisor", "history", surrender)
+        t.check(r.returncode == 0 and all(x["operator"] != "tri-capt"
+                                          for x in rows),
+                "refused requests changed nothing")
+
+        # Concurrency: 20 operators pull the captivity queue at once.
+        out, lock = [], threading.Lock()
+
+        def pull(who):
+            r, rows = ops.run(who, "next", "captivity")
+            with lock:
+                out.append((r.returncode, cases(rows)))
+        th = [threading.Thread(target=pull, args=(w,)) for w in
+              ["dev-triage", "dev-supervisor", "tri-capt"] * 6 +
+              ["dev-triage", "dev-supervisor"]]
+        for x in th:
+            x.start()
+        for x in th:
+            x.join()
+        got = [c for rc, cs in out if rc == 0 for c in cs]
+        t.check(len(got) == 6 and len(set(got)) == 6 and
+                set(got) == set(ids),
+                "20 concurrent pulls: each of the 6 cases claimed once")
+        t.check(sum(1 for rc, _ in out if rc == 3) == 14,
+                "the other 14 pulls find no free case")
+
+        # Phone intake lives like a web case.
+        r, rows = ops.run("dev-phone", "phone-intake", "--lang", "ru",
+                          "--category", "relative", "--text",
+                          "Звонила мать: сын попал в плен под Бахмутом, "
+                          "просит узнать, жив ли он")
+        phone = cases(rows)
+        t.check(r.returncode == 0 and len(phone) == 1,
+                "phone-intake makes a case (%s)" % r.stderr.strip())
+        r, rows = ops.run("dev-supervisor", "search", "--queue",
+                          "captivity", "--state", "open")
+        t.check(phone and phone[0] in cases(rows),
+                "the phone case is in the captivity queue")
+        data = open(os.path.join(st.vault, "data.mdb"), "rb").read()
+        t.check("Бахмутом".encode() not in data and
+                "сдаться".encode() not in data and
+                "Оставайтесь".encode() not in data,
+                "no plaintext in the vault")
+    finally:
+        st.close()
+    return t.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
