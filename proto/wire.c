@@ -153,6 +153,15 @@ check_inner(const itk_pb_inner *m)
 	if (m->version != ITK_WIRE_VERSION) {
 		return ITK_E_VERSION;
 	}
+	/* A case taken by phone (sealed by the operator service) has no
+	 * reply channel: both contact fields empty, and only then. */
+	if (m->channel == INTAKE__V1__CHANNEL__CHANNEL_PHONE &&
+	    m->reply_public_key.len == 0 && m->mailbox_id.len == 0) {
+		return m->thread_id.len != 0 &&
+			       !len_is(m->thread_id, ITK_HASH_LEN)
+			   ? ITK_E_RANGE
+			   : ITK_OK;
+	}
 	if (m->reply_public_key.len == 0 || m->mailbox_id.len == 0) {
 		return ITK_E_MISSING;
 	}
