@@ -13,9 +13,11 @@
 
 #include "file.h"
 #include "keys.h"
+#include "pow.h"
 
 /* Answers larger than this are refused before they are parsed. */
 #define CLIENT_RESPONSE_MAX ITK_MAILBOX_PAGE_MAX
+#define CLIENT_POW_TRIES    3 /* fresh challenges per submission */
 #define CLIENT_TIMEOUT_MS   30000
 
 struct itk_client {
@@ -395,12 +397,62 @@ out:
 	return r;
 }
 
+/*
+ * The gateway asked for proof of work (Error "pow"): fetch a challenge,
+ * solve it for this submission and re-pack the Submission with it into
+ * out.  The puzzle is common/pow.h.
+ */
+static itk_err
+add_pow(itk_client *c, const uint8_t *submission, size_t len,
+	const uint8_t sub_id[static ITK_HASH_LEN], itk_buf *out)
+{
+	Intake__V1__ProofOfWork pw = INTAKE__V1__PROOF_OF_WORK__INIT;
+	itk_pb_submission *sub = NULL;
+	itk_buf *ch = NULL;
+	uint8_t sol[ITK_POW_SOLUTION_LEN];
+	uint64_t tries;
+	int status;
+	itk_err r;
+
+	if ((ch = itk_buf_new(ITK_POW_CHALLENGE_LEN + ITK_ERROR_MAX)) ==
+	    NULL) {
+		return ITK_E_NOMEM;
+	}
+	if ((r = itk_client_http(c, "GET", "/v1/challenge", NULL, 0, &status,
+				 ch)) != ITK_OK) {
+		goto out;
+	}
+	if (status != 200 || itk_buf_len(ch) != ITK_POW_CHALLENGE_LEN) {
+		r = ITK_E_POW;
+		goto out;
+	}
+	if ((r = itk_pow_solve(itk_buf_ptr(ch), itk_buf_len(ch), sub_id, sol,
+			       0, &tries)) != ITK_OK ||
+	    (r = itk_wire_submission_decode(submission, len, &sub)) !=
+		ITK_OK) {
+		goto out;
+	}
+	pw.challenge.data = (uint8_t *)itk_buf_ptr(ch);
+	pw.challenge.len = itk_buf_len(ch);
+	pw.solution.data = sol;
+	pw.solution.len = sizeof(sol);
+	sub->pow = &pw;
+	r = itk_wire_pack(&sub->base, out);
+	sub->pow = NULL; /* ours, on the stack */
+out:
+	itk_wire_free(sub);
+	itk_buf_free(ch);
+	return r;
+}
+
 itk_err
 itk_client_post(itk_client *c, const uint8_t *submission, size_t len,
 		const uint8_t sub_id[static ITK_HASH_LEN],
 		itk_client_receipt *rcpt, int *http_status)
 {
-	itk_buf *b = NULL;
+	itk_buf *b = NULL, *withpow = NULL;
+	const uint8_t *body = submission;
+	size_t blen = len;
 	itk_err r;
 
 	*http_status = 0;
@@ -410,16 +462,36 @@ itk_client_post(itk_client *c, const uint8_t *submission, size_t len,
 	if ((b = itk_buf_new(ITK_RECEIPT_MAX + ITK_ERROR_MAX)) == NULL) {
 		return ITK_E_NOMEM;
 	}
-	if ((r = itk_client_http(c, "POST", "/v1/submissions", submission,
-				 len, http_status, b)) != ITK_OK) {
-		goto out;
-	}
-	if (*http_status != 200) {
+	/* A "pow" refusal is answered by solving a fresh challenge; the
+	 * difficulty can rise between tries, hence a few. */
+	for (int attempt = 0;; attempt++) {
+		itk_buf_reset(b);
+		if ((r = itk_client_http(c, "POST", "/v1/submissions", body,
+					 blen, http_status, b)) != ITK_OK) {
+			goto out;
+		}
+		if (*http_status == 200) {
+			break;
+		}
 		r = error_from_body(b);
-		goto out;
+		if (r != ITK_E_POW || attempt >= CLIENT_POW_TRIES) {
+			goto out;
+		}
+		itk_buf_free(withpow);
+		if ((withpow = itk_buf_new(ITK_SUBMISSION_MAX)) == NULL) {
+			r = ITK_E_NOMEM;
+			goto out;
+		}
+		if ((r = add_pow(c, submission, len, sub_id, withpow)) !=
+		    ITK_OK) {
+			goto out;
+		}
+		body = itk_buf_ptr(withpow);
+		blen = itk_buf_len(withpow);
 	}
 	r = check_receipt(c, b, sub_id, rcpt);
 out:
+	itk_buf_free(withpow);
 	itk_buf_free(b);
 	return r;
 }

@@ -59,6 +59,7 @@ typedef enum {
 	GW_EP_MAILBOX,
 	GW_EP_HEALTHZ,
 	GW_EP_WEB,
+	GW_EP_CHALLENGE,
 	GW_EP_COUNT,
 } gw_endpoint;
 
@@ -77,6 +78,11 @@ typedef enum {
 	GW_REJ_LENGTH,
 	GW_REJ_URI,
 	GW_REJ_INTERNAL,
+	GW_REJ_POW,            /* proof of work missing or wrong */
+	GW_REJ_CONNS,          /* front: too many connections */
+	GW_REJ_HEADER_SIZE,    /* front: request head too large */
+	GW_REJ_HEADER_TIMEOUT, /* front: request head too slow */
+	GW_REJ_BODY_TIMEOUT,   /* body too slow */
 	GW_REJ_COUNT,
 } gw_reject;
 
@@ -86,6 +92,9 @@ void gw_metrics_batch(size_t n);
 void gw_metrics_link(size_t deliveries, size_t acks, size_t replies);
 void gw_metrics_link_reject(void);
 void gw_metrics_workers(int delta);
+/* Open client connections (front.c), and the PoW difficulty asked now. */
+void gw_metrics_conns(int delta);
+void gw_metrics_pow(unsigned difficulty, uint64_t issued);
 
 typedef struct gw_metrics gw_metrics;
 /*
@@ -115,6 +124,7 @@ typedef struct {
 	size_t max_body;
 	const gw_intake_key *keys;
 	size_t n_keys;
+	struct gw_pow *pow; /* NULL: no proof of work ever asked */
 } gw_submit_opts;
 
 /* What a submission request is answered with. */
@@ -125,6 +135,7 @@ typedef struct {
 	uint32_t retry_after;
 	const uint8_t *body; /* the Receipt bytes when code == ITK_OK */
 	size_t len;
+	unsigned pow_difficulty; /* with ITK_E_POW: what is asked now */
 } gw_answer;
 
 typedef void (*gw_done_fn)(void *arg, const gw_answer *a);
@@ -162,6 +173,14 @@ typedef struct {
 	gw_spool *spool;
 	const uint8_t *bundle; /* GET /v1/keys body */
 	size_t bundle_len;
+	struct gw_pow *pow;         /* GET /v1/challenge; NULL: 404 */
+	uint32_t body_timeout_ms;   /* 0: 30000 */
+	/* Front (gateway/front.c) on the plain listener; max_conns 0 = off
+	 * (nng listens on `listen` itself, with none of these limits). */
+	size_t max_conns;
+	size_t max_header;
+	size_t max_header_lines;
+	uint32_t header_timeout_ms;
 } gw_http_opts;
 
 typedef struct gw_http gw_http;
@@ -183,6 +202,8 @@ typedef struct {
 	uint32_t max_deliveries; /* per request and per worker in flight */
 	uint32_t max_wait_ms;    /* long-poll cap */
 	size_t contexts;         /* concurrent requests served */
+	uint32_t batch_ms;       /* hold new submissions up to this; 0 = off */
+	size_t batch_min;        /* ...or until this many wait (>= 1) */
 } gw_relay_opts;
 
 typedef struct gw_relay gw_relay;

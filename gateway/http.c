@@ -4,7 +4,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <arpa/inet.h>
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 #include <nng/supplemental/tls/tls.h>
@@ -13,6 +15,8 @@
 #include "config.h"
 #include "file.h"
 #include "gw.h"
+#include "gw_front.h"
+#include "gw_pow.h"
 #include "log.h"
 
 /*
@@ -22,12 +26,14 @@
  *
  * Caps: the request URI (GW_URI_MAX), the body (max_body, checked on
  * Content-Length before a byte of it is read), the time to receive the
- * body (GW_BODY_TIMEOUT_MS), and the requests being handled at once
- * (max_concurrent; beyond it 503 busy).
+ * body (body_timeout_ms), and the requests being handled at once
+ * (max_concurrent; beyond it 503 busy).  With max_conns > 0 the plain
+ * listener is gateway/front.c, which adds what nng's server lacks
+ * (connections, head size and time); nng then listens on 127.0.0.1 only.
  */
 
 #define GW_URI_MAX         2048u
-#define GW_BODY_TIMEOUT_MS 30000
+#define GW_BODY_TIMEOUT_MS 30000 /* when body_timeout_ms is 0 */
 #define GW_SMALL_BODY      (64u * 1024u) /* kept between requests */
 #define RETRY_BUSY         1u
 
@@ -55,6 +61,7 @@ struct gw_http {
 	pthread_mutex_t mtx;
 	struct hctx *free; /* guarded by mtx */
 	struct hctx *ctxs; /* all of them, max_concurrent */
+	gw_front *front;   /* NULL when max_conns is 0 */
 };
 
 itk_err
@@ -78,10 +85,10 @@ gw_error_pack(itk_err code, const char *message, uint32_t retry_after,
 static void
 respond_full(nng_aio *aio, gw_endpoint ep, unsigned status, const char *ctype,
 	     const void *body, size_t len, bool copy, bool close,
-	     uint32_t retry_after)
+	     uint32_t retry_after, int pow)
 {
 	nng_http_res *res = NULL;
-	char ra[16];
+	char ra[16], pw[16];
 	int rv;
 
 	if ((rv = nng_http_res_alloc(&res)) != 0 ||
@@ -99,6 +106,16 @@ respond_full(nng_aio *aio, gw_endpoint ep, unsigned status, const char *ctype,
 		if (w <= 0 || (size_t)w >= sizeof(ra) ||
 		    (rv = nng_http_res_set_header(res, "Retry-After", ra)) !=
 			0) {
+			rv = rv != 0 ? rv : NNG_EINVAL;
+			goto fail;
+		}
+	}
+	if (pow >= 0) {
+		/* The difficulty asked now (a challenge carries its own). */
+		int w = snprintf(pw, sizeof(pw), "%d", pow);
+		if (w <= 0 || (size_t)w >= sizeof(pw) ||
+		    (rv = nng_http_res_set_header(res, "Intake-Pow-Difficulty",
+						  pw)) != 0) {
 			rv = rv != 0 ? rv : NNG_EINVAL;
 			goto fail;
 		}
@@ -127,12 +144,13 @@ static void
 respond(nng_aio *aio, gw_endpoint ep, unsigned status, const char *ctype,
 	const void *body, size_t len, bool copy, bool close)
 {
-	respond_full(aio, ep, status, ctype, body, len, copy, close, 0);
+	respond_full(aio, ep, status, ctype, body, len, copy, close, 0, -1);
 }
 
 static void
-respond_error(nng_aio *aio, gw_endpoint ep, unsigned status, itk_err code,
-	      const char *msg, uint32_t retry_after, bool close)
+respond_error_pow(nng_aio *aio, gw_endpoint ep, unsigned status,
+		  itk_err code, const char *msg, uint32_t retry_after,
+		  bool close, int pow)
 {
 	itk_buf *b = itk_buf_new(ITK_ERROR_MAX);
 
@@ -143,8 +161,15 @@ respond_error(nng_aio *aio, gw_endpoint ep, unsigned status, itk_err code,
 		return;
 	}
 	respond_full(aio, ep, status, "application/x-protobuf", itk_buf_ptr(b),
-		     itk_buf_len(b), true, close, retry_after);
+		     itk_buf_len(b), true, close, retry_after, pow);
 	itk_buf_free(b);
+}
+
+static void
+respond_error(nng_aio *aio, gw_endpoint ep, unsigned status, itk_err code,
+	      const char *msg, uint32_t retry_after, bool close)
+{
+	respond_error_pow(aio, ep, status, code, msg, retry_after, close, -1);
 }
 
 /* Counts a request in; false (answer 503) beyond max_concurrent. */
@@ -157,13 +182,16 @@ enter(gw_http *h)
 		atomic_fetch_sub(&h->inflight, 1);
 		return false;
 	}
+	gw_pow_set_load(h->o.pow, GW_LOAD_INFLIGHT, n, h->o.max_concurrent);
 	return true;
 }
 
 static void
 leave(gw_http *h)
 {
-	atomic_fetch_sub(&h->inflight, 1);
+	size_t n = atomic_fetch_sub(&h->inflight, 1) - 1;
+
+	gw_pow_set_load(h->o.pow, GW_LOAD_INFLIGHT, n, h->o.max_concurrent);
 }
 
 static gw_http *
@@ -229,6 +257,27 @@ healthz_cb(nng_aio *aio)
 	}
 }
 
+/* ------------------------------------------------------- /v1/challenge */
+
+/* A fresh proof-of-work challenge (66 bytes, docs/protocol.md); issuing
+ * stores nothing. */
+static void
+challenge_cb(nng_aio *aio)
+{
+	gw_http *h = handler_http(aio);
+	uint8_t ch[ITK_POW_CHALLENGE_LEN];
+	unsigned d;
+
+	if (!uri_ok(aio, GW_EP_CHALLENGE)) {
+		return;
+	}
+	gw_pow_issue(h->o.pow, (uint64_t)time(NULL), gw_now_ms(), ch);
+	d = ch[1];
+	gw_metrics_pow(d, gw_pow_issued(h->o.pow));
+	respond_full(aio, GW_EP_CHALLENGE, 200, "application/octet-stream", ch,
+		     sizeof(ch), true, false, 0, (int)d);
+}
+
 /* ----------------------------------------------------- /v1/submissions */
 
 static struct hctx *
@@ -274,6 +323,10 @@ submit_done(void *arg, const gw_answer *a)
 		respond(uaio, GW_EP_SUBMIT, a->status,
 			"application/x-protobuf", a->body, a->len, true,
 			false);
+	} else if (a->code == ITK_E_POW) {
+		respond_error_pow(uaio, GW_EP_SUBMIT, a->status, a->code,
+				  a->message, a->retry_after, false,
+				  (int)a->pow_difficulty);
 	} else {
 		respond_error(uaio, GW_EP_SUBMIT, a->status, a->code,
 			      a->message, a->retry_after, false);
@@ -292,6 +345,9 @@ body_read_cb(void *arg)
 	if (rv != 0) {
 		/* Peer gone, or too slow: drop the connection. */
 		itk_log_info("http.body", "err=\"%s\"", nng_strerror(rv));
+		if (rv == NNG_ETIMEDOUT) {
+			gw_metrics_reject(GW_REJ_BODY_TIMEOUT);
+		}
 		gw_metrics_request(GW_EP_SUBMIT, 400);
 		ctx_put(c);
 		nng_aio_finish(uaio, rv);
@@ -372,7 +428,9 @@ submit_cb(nng_aio *aio)
 		nng_aio_finish(aio, rv);
 		return;
 	}
-	nng_aio_set_timeout(c->rdaio, GW_BODY_TIMEOUT_MS);
+	nng_aio_set_timeout(c->rdaio, h->o.body_timeout_ms > 0
+					  ? (nng_duration)h->o.body_timeout_ms
+					  : GW_BODY_TIMEOUT_MS);
 	nng_http_conn_read_all(conn, c->rdaio);
 }
 
@@ -638,7 +696,10 @@ start_server(gw_http *h, const char *url, bool tls)
 	    (r = add(srv, h, "/v1/submissions", "POST", false, 0, false,
 		     submit_cb)) != ITK_OK ||
 	    (r = add(srv, h, "/v1/mailbox", "GET", true, 0, true,
-		     mailbox_cb)) != ITK_OK) {
+		     mailbox_cb)) != ITK_OK ||
+	    (h->o.pow != NULL &&
+	     (r = add(srv, h, "/v1/challenge", "GET", false, 0, true,
+		      challenge_cb)) != ITK_OK)) {
 		goto out;
 	}
 	if (h->o.web_root != NULL) {
@@ -674,6 +735,40 @@ out:
 	return r;
 }
 
+/*
+ * nng's server on an ephemeral loopback port, and the front on the
+ * public address relaying to it.
+ */
+static itk_err
+start_front(gw_http *h)
+{
+	gw_front_opts fo = {0};
+	nng_sockaddr sa;
+	itk_err r;
+	int rv;
+
+	if ((r = start_server(h, "http://127.0.0.1:0", false)) != ITK_OK) {
+		return r;
+	}
+	if ((rv = nng_http_server_get_addr(h->srv[h->n_srv - 1], &sa)) != 0 ||
+	    sa.s_family != NNG_AF_INET || sa.s_in.sa_port == 0) {
+		itk_log_error("http.front", "err=\"no backend port: %s\"",
+			      nng_strerror(rv));
+		return ITK_E_NET;
+	}
+	fo.listen = h->o.listen;
+	fo.backend_port = ntohs(sa.s_in.sa_port);
+	fo.max_conns = h->o.max_conns;
+	fo.max_header = h->o.max_header;
+	fo.max_header_lines = h->o.max_header_lines;
+	fo.header_timeout_ms = h->o.header_timeout_ms;
+	fo.body_timeout_ms = h->o.body_timeout_ms > 0 ? h->o.body_timeout_ms
+						       : GW_BODY_TIMEOUT_MS;
+	fo.max_body = h->o.max_body;
+	fo.pow = h->o.pow;
+	return gw_front_start(&fo, &h->front);
+}
+
 itk_err
 gw_http_start(const gw_http_opts *o, gw_http **out)
 {
@@ -705,7 +800,11 @@ gw_http_start(const gw_http_opts *o, gw_http **out)
 		c->next = h->free;
 		h->free = c;
 	}
-	if ((r = start_server(h, o->listen, false)) != ITK_OK) {
+	if (o->max_conns == 0) {
+		if ((r = start_server(h, o->listen, false)) != ITK_OK) {
+			goto fail;
+		}
+	} else if ((r = start_front(h)) != ITK_OK) {
 		goto fail;
 	}
 	if (o->tls_listen != NULL &&
@@ -727,6 +826,9 @@ gw_http_stop(gw_http *h)
 		return;
 	}
 	atomic_store(&h->closed, true);
+	/* The front first: no new bytes reach nng. */
+	gw_front_free(h->front);
+	h->front = NULL;
 	for (size_t i = 0; i < h->n_srv; i++) {
 		nng_http_server_stop(h->srv[i]);
 	}

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "file.h"
 #include "gw.h"
+#include "gw_pow.h"
 #include "itk_config.h"
 #include "keys.h"
 #include "log.h"
@@ -42,6 +43,11 @@ struct cfg {
 	uint64_t lease_ms, max_deliveries, max_wait_ms, link_contexts;
 	uint64_t granularity, clock_skew, max_body, max_concurrent;
 	uint64_t log_granularity;
+	/* flood resistance and metadata (docs/gateway.md, "Limits") */
+	uint64_t max_conns, max_header, max_header_lines, header_timeout_ms;
+	uint64_t body_timeout_ms, pow_min, pow_base, pow_max, pow_trigger;
+	uint64_t pow_ttl, pow_hold_ms, pow_max_used;
+	uint64_t batch_ms, batch_min;
 };
 
 static itk_err
@@ -97,6 +103,43 @@ read_cfg(itk_config *c, struct cfg *g, char *err)
 	    (r = u64(c, "log_time_granularity", 60u, 1u, 86400u,
 		     &g->log_granularity, err)) != ITK_OK) {
 		return r;
+	}
+	if ((r = u64(c, "max_connections", 1024u, 0u, 65536u, &g->max_conns,
+		     err)) != ITK_OK ||
+	    (r = u64(c, "max_header_bytes", 8192u, 1024u, 65536u,
+		     &g->max_header, err)) != ITK_OK ||
+	    (r = u64(c, "max_header_lines", 64u, 8u, 1000u,
+		     &g->max_header_lines, err)) != ITK_OK ||
+	    (r = u64(c, "header_timeout_ms", 10000u, 100u, 600000u,
+		     &g->header_timeout_ms, err)) != ITK_OK ||
+	    (r = u64(c, "body_timeout_ms", 30000u, 100u, 600000u,
+		     &g->body_timeout_ms, err)) != ITK_OK ||
+	    (r = u64(c, "pow_min_difficulty", 0u, 0u, ITK_POW_DIFFICULTY_MAX,
+		     &g->pow_min, err)) != ITK_OK ||
+	    (r = u64(c, "pow_base_difficulty", 12u, 0u,
+		     ITK_POW_DIFFICULTY_MAX, &g->pow_base, err)) != ITK_OK ||
+	    (r = u64(c, "pow_max_difficulty", 20u, 0u, ITK_POW_DIFFICULTY_MAX,
+		     &g->pow_max, err)) != ITK_OK ||
+	    (r = u64(c, "pow_trigger_percent", 50u, 1u, 100u, &g->pow_trigger,
+		     err)) != ITK_OK ||
+	    (r = u64(c, "pow_ttl", 300u, 10u, 3600u, &g->pow_ttl, err)) !=
+		ITK_OK ||
+	    (r = u64(c, "pow_hold_ms", 10000u, 0u, 3600000u, &g->pow_hold_ms,
+		     err)) != ITK_OK ||
+	    (r = u64(c, "pow_max_used", 65536u, 16u, 1u << 24,
+		     &g->pow_max_used, err)) != ITK_OK ||
+	    (r = u64(c, "link_batch_ms", 500u, 0u, 5000u, &g->batch_ms,
+		     err)) != ITK_OK ||
+	    (r = u64(c, "link_batch_min", 16u, 1u, 4096u, &g->batch_min,
+		     err)) != ITK_OK) {
+		return r;
+	}
+	if (g->pow_max > 0 &&
+	    (g->pow_base > g->pow_max || g->pow_min > g->pow_max)) {
+		snprintf(err, ERRLEN,
+			 "pow_base_difficulty and pow_min_difficulty must not "
+			 "exceed pow_max_difficulty");
+		return ITK_E_CONFIG;
 	}
 	if ((r = itk_config_check_unused(c, err, ERRLEN)) != ITK_OK) {
 		return r;
@@ -221,6 +264,7 @@ main(int argc, char **argv)
 	gw_http *http = NULL;
 	gw_relay *relay = NULL;
 	gw_metrics *metrics = NULL;
+	gw_pow *pow = NULL;
 	sigset_t set;
 	int sig = 0, rc = 1;
 	itk_err r;
@@ -299,8 +343,25 @@ main(int argc, char **argv)
 		    .max_deliveries = (uint32_t)g.max_deliveries,
 		    .max_wait_ms = (uint32_t)g.max_wait_ms,
 		    .contexts = (size_t)g.link_contexts,
+		    .batch_ms = (uint32_t)g.batch_ms,
+		    .batch_min = (size_t)g.batch_min,
 		};
 		if ((r = gw_relay_start(&ro, &relay)) != ITK_OK) {
+			goto out;
+		}
+	}
+	if (g.pow_max > 0) {
+		gw_pow_opts po = {
+		    .min_difficulty = (unsigned)g.pow_min,
+		    .base_difficulty = (unsigned)g.pow_base,
+		    .max_difficulty = (unsigned)g.pow_max,
+		    .trigger_permille = (unsigned)g.pow_trigger * 10u,
+		    .ttl_s = (uint32_t)g.pow_ttl,
+		    .hold_ms = (uint32_t)g.pow_hold_ms,
+		    .max_used = (size_t)g.pow_max_used,
+		};
+		if ((r = gw_pow_new(&po, NULL, &pow)) != ITK_OK) {
+			itk_log_error("start.pow", "err=%s", itk_errname(r));
 			goto out;
 		}
 	}
@@ -314,6 +375,7 @@ main(int argc, char **argv)
 		    .max_body = (size_t)g.max_body,
 		    .keys = k.ik,
 		    .n_keys = k.n_ik,
+		    .pow = pow,
 		};
 		if ((r = gw_submit_new(&so, &submit)) != ITK_OK) {
 			goto out;
@@ -337,6 +399,12 @@ main(int argc, char **argv)
 		    .spool = spool,
 		    .bundle = itk_buf_ptr(k.bundle),
 		    .bundle_len = itk_buf_len(k.bundle),
+		    .pow = pow,
+		    .body_timeout_ms = (uint32_t)g.body_timeout_ms,
+		    .max_conns = (size_t)g.max_conns,
+		    .max_header = (size_t)g.max_header,
+		    .max_header_lines = (size_t)g.max_header_lines,
+		    .header_timeout_ms = (uint32_t)g.header_timeout_ms,
 		};
 		if ((r = gw_http_start(&ho, &http)) != ITK_OK) {
 			goto out;
@@ -361,6 +429,7 @@ out:
 	gw_http_free(http);
 	gw_relay_free(relay);
 	gw_metrics_stop(metrics);
+	gw_pow_free(pow);
 	gw_spool_free(spool);
 	gw_receipt_key_free(k.rk);
 	itk_wire_free(k.body);

@@ -16,14 +16,15 @@
  * (version 0.0.4) on a separate, loopback-only listener.
  */
 
-static const unsigned statuses[] = {200, 400, 404, 405, 410, 411,
-				    413, 414, 422, 500, 503};
+static const unsigned statuses[] = {200, 400, 403, 404, 405, 408, 410,
+				    411, 413, 414, 422, 429, 431, 500,
+				    503};
 #define N_STATUS (sizeof(statuses) / sizeof(statuses[0]) + 1) /* + other */
 
 static const char *const ep_names[GW_EP_COUNT] = {
     [GW_EP_KEYS] = "keys",       [GW_EP_SUBMIT] = "submissions",
     [GW_EP_MAILBOX] = "mailbox", [GW_EP_HEALTHZ] = "healthz",
-    [GW_EP_WEB] = "web",
+    [GW_EP_WEB] = "web",         [GW_EP_CHALLENGE] = "challenge",
 };
 
 static const char *const rej_names[GW_REJ_COUNT] = {
@@ -40,6 +41,11 @@ static const char *const rej_names[GW_REJ_COUNT] = {
     [GW_REJ_LENGTH] = "length_required",
     [GW_REJ_URI] = "uri_too_long",
     [GW_REJ_INTERNAL] = "internal",
+    [GW_REJ_POW] = "pow",
+    [GW_REJ_CONNS] = "connections",
+    [GW_REJ_HEADER_SIZE] = "header_too_large",
+    [GW_REJ_HEADER_TIMEOUT] = "header_timeout",
+    [GW_REJ_BODY_TIMEOUT] = "body_timeout",
 };
 
 /* Batch-size histogram upper bounds; the last bucket is +Inf. */
@@ -51,6 +57,8 @@ static atomic_ullong m_rejects[GW_REJ_COUNT];
 static atomic_ullong m_batches, m_batch_sum, m_batch_hist[N_BATCH + 1];
 static atomic_ullong m_deliveries, m_acks, m_replies, m_link_rejects;
 static atomic_llong m_workers;
+static atomic_llong m_conns;
+static atomic_ullong m_pow_difficulty, m_pow_issued;
 
 void
 gw_metrics_request(gw_endpoint ep, unsigned status)
@@ -107,6 +115,20 @@ void
 gw_metrics_workers(int delta)
 {
 	atomic_fetch_add_explicit(&m_workers, delta, memory_order_relaxed);
+}
+
+void
+gw_metrics_conns(int delta)
+{
+	atomic_fetch_add_explicit(&m_conns, delta, memory_order_relaxed);
+}
+
+void
+gw_metrics_pow(unsigned difficulty, uint64_t issued)
+{
+	atomic_store_explicit(&m_pow_difficulty, difficulty,
+			      memory_order_relaxed);
+	atomic_store_explicit(&m_pow_issued, issued, memory_order_relaxed);
 }
 
 static unsigned long long
@@ -197,6 +219,19 @@ gw_metrics_render(gw_spool *spool, itk_buf *out)
 	  get(&m_deliveries), get(&m_acks), (unsigned long long)st.redelivered,
 	  get(&m_replies), get(&m_link_rejects),
 	  (long long)atomic_load_explicit(&m_workers, memory_order_relaxed));
+	P("# HELP intake_gw_connections Client connections open now "
+	  "(front).\n"
+	  "# TYPE intake_gw_connections gauge\n"
+	  "intake_gw_connections %lld\n"
+	  "# HELP intake_gw_pow_difficulty Proof-of-work difficulty (leading "
+	  "zero bits) last asked; 0 = none.\n"
+	  "# TYPE intake_gw_pow_difficulty gauge\n"
+	  "intake_gw_pow_difficulty %llu\n"
+	  "# HELP intake_gw_pow_challenges_total Challenges issued.\n"
+	  "# TYPE intake_gw_pow_challenges_total counter\n"
+	  "intake_gw_pow_challenges_total %llu\n",
+	  (long long)atomic_load_explicit(&m_conns, memory_order_relaxed),
+	  get(&m_pow_difficulty), get(&m_pow_issued));
 	P("# HELP intake_gw_commit_batch_size Submissions per group commit "
 	  "(one LMDB transaction, one fsync).\n"
 	  "# TYPE intake_gw_commit_batch_size histogram\n");

@@ -6,6 +6,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <sodium.h>
 
 #include "gw.h"
 #include "log.h"
@@ -24,6 +25,11 @@
  *      submission is spooled or wait_ms (capped) passes.
  * A lease ends with an ack, with the lease timeout, or at once when the
  * worker's pipe closes; the submission then goes back to the front.
+ *
+ * Metadata: newly spooled submissions are held back until batch_min of
+ * them are waiting or batch_ms has passed since the first (a window), and
+ * each answer lists its deliveries in a random order, so that arrival
+ * order and timing at the worker tier do not mirror the network's.
  *
  * All requests are processed by one relay thread (the spool serialises
  * writes anyway); nng callbacks only queue work for it, so no nng thread
@@ -68,6 +74,7 @@ struct gw_relay {
 	struct rctx *waiters;
 	bool notified;
 	bool stop;
+	uint64_t window; /* first spooled since the last flush; 0 = none */
 	uint32_t live[MAX_PIPES];
 	size_t n_live;
 };
@@ -142,8 +149,48 @@ on_spooled(void *arg)
 
 	pthread_mutex_lock(&r->mtx);
 	r->notified = true;
+	if (r->window == 0 && r->o.batch_ms > 0) {
+		r->window = gw_now_ms();
+	}
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mtx);
+}
+
+/* Submissions spooled and not leased. */
+static uint64_t
+unleased(gw_relay *r)
+{
+	gw_spool_stats st;
+
+	gw_spool_get_stats(r->o.spool, &st);
+	return st.pending > st.leased ? st.pending - st.leased : 0;
+}
+
+/*
+ * Whether new submissions may go out now: no window open (a backlog from
+ * before, or batching off), the window's time is up, or a batch is full.
+ */
+static bool
+gate_open(gw_relay *r, uint64_t now)
+{
+	uint64_t w;
+
+	pthread_mutex_lock(&r->mtx);
+	w = r->window;
+	pthread_mutex_unlock(&r->mtx);
+	return w == 0 || now >= w + r->o.batch_ms ||
+	       unleased(r) >= r->o.batch_min;
+}
+
+/* After a lease: once nothing waits, the next arrival opens a window. */
+static void
+gate_flushed(gw_relay *r)
+{
+	if (unleased(r) == 0) {
+		pthread_mutex_lock(&r->mtx);
+		r->window = 0;
+		pthread_mutex_unlock(&r->mtx);
+	}
 }
 
 static void
@@ -263,6 +310,7 @@ deliver(void *arg, const gw_delivery *d, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		intake__v1__delivery__init(&dl[i]);
+		dp[i] = &dl[i];
 		intake__v1__submission__init(&sub[i]);
 		sub[i].version = ITK_WIRE_VERSION;
 		sub[i].intake_key_id = d[i].key_id;
@@ -273,7 +321,14 @@ deliver(void *arg, const gw_delivery *d, size_t n)
 		dl[i].submission = &sub[i];
 		dl[i].accepted_at = d[i].accepted_at;
 		dl[i].attempt = d[i].attempt;
-		dp[i] = &dl[i];
+	}
+	/* Fisher-Yates: the worker must not learn the arrival order (with
+	 * batching off, link_batch_ms = 0, arrival order is kept). */
+	for (size_t i = n; c->r->o.batch_ms > 0 && i > 1; i--) {
+		size_t j = randombytes_uniform((uint32_t)i);
+		Intake__V1__Delivery *t = dp[i - 1];
+		dp[i - 1] = dp[j];
+		dp[j] = t;
 	}
 	resp.version = ITK_WIRE_VERSION;
 	resp.n_deliveries = n;
@@ -298,7 +353,7 @@ try_deliver(gw_relay *r, struct rctx *c)
 	pthread_mutex_lock(&r->mtx);
 	live = pipe_live_locked(r, c->pipe);
 	pthread_mutex_unlock(&r->mtx);
-	if (!live || c->want == 0) {
+	if (!live || c->want == 0 || !gate_open(r, gw_now_ms())) {
 		return false;
 	}
 	/* Bounded in flight per worker: what it holds counts. */
@@ -314,6 +369,7 @@ try_deliver(gw_relay *r, struct rctx *c)
 	}
 	if (n > 0) {
 		gw_metrics_link(n, 0, 0);
+		gate_flushed(r);
 	}
 	return n > 0;
 }
@@ -498,6 +554,10 @@ relay_main(void *arg)
 		}
 		news = r->notified;
 		r->notified = false;
+		/* A batch window whose time is up is news too. */
+		if (r->window != 0 && gw_now_ms() >= r->window + r->o.batch_ms) {
+			news = true;
+		}
 		pthread_mutex_unlock(&r->mtx);
 
 		now = gw_now_ms();

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "gw.h"
+#include "gw_pow.h"
 #include "log.h"
 
 /*
@@ -40,6 +41,7 @@ struct gw_submit {
 	pthread_mutex_t mtx;
 	pthread_cond_t cv;
 	struct sreq *head, *tail; /* guarded by mtx */
+	size_t depth;             /* queued, guarded by mtx */
 	bool stop;                /* guarded by mtx */
 	atomic_bool closed;
 	pthread_t thr;
@@ -79,6 +81,9 @@ gw_status_of(itk_err code, gw_reject *why)
 	case ITK_E_BUSY:
 		*why = GW_REJ_BUSY;
 		return 503;
+	case ITK_E_POW:
+		*why = GW_REJ_POW;
+		return 429;
 	default:
 		*why = GW_REJ_INTERNAL;
 		return 500;
@@ -102,6 +107,23 @@ refuse(gw_done_fn done, void *arg, itk_err code, const char *msg,
 	gw_metrics_reject(why);
 	itk_log_info("submit.rejected", "status=%u reason=%s", a.status,
 		     itk_errname(code));
+	done(arg, &a);
+}
+
+/* A proof-of-work refusal: 429 (solve one) or 403 (this one is bad). */
+static void
+refuse_pow(gw_done_fn done, void *arg, gw_pow_verdict v, unsigned need)
+{
+	gw_answer a = {0};
+
+	a.status = gw_pow_status(v);
+	a.code = ITK_E_POW;
+	a.message = gw_pow_message(v);
+	a.pow_difficulty = need;
+	a.retry_after = v == GW_POW_FULL ? 1u : 0u;
+	gw_metrics_reject(GW_REJ_POW);
+	itk_log_info("submit.rejected", "status=%u reason=pow verdict=%d need=%u",
+		     a.status, (int)v, need);
 	done(arg, &a);
 }
 
@@ -192,6 +214,23 @@ gw_submit_handle(gw_submit *s, const uint8_t *body, size_t len,
 		refuse(done, arg, ITK_E_DB, NULL, 0, GW_REJ_COUNT);
 		goto out;
 	}
+	/* Proof of work after the duplicate check: a resent submission
+	 * (lost answer) gets its receipt without solving again. */
+	if (s->o.pow != NULL) {
+		const Intake__V1__ProofOfWork *pw = sub->pow;
+		unsigned need = 0;
+		gw_pow_verdict v = gw_pow_check(
+		    s->o.pow, pw != NULL ? pw->challenge.data : NULL,
+		    pw != NULL ? pw->challenge.len : 0,
+		    pw != NULL ? pw->solution.data : NULL,
+		    pw != NULL ? pw->solution.len : 0, id, now, gw_now_ms(),
+		    &need);
+		gw_metrics_pow(need, gw_pow_issued(s->o.pow));
+		if (v != GW_POW_OK) {
+			refuse_pow(done, arg, v, need);
+			goto out;
+		}
+	}
 	if (gw_spool_would_overflow(s->o.spool, sub->sealed.len)) {
 		refuse(done, arg, ITK_E_FULL, NULL, RETRY_FULL, GW_REJ_COUNT);
 		goto out;
@@ -229,6 +268,9 @@ gw_submit_handle(gw_submit *s, const uint8_t *body, size_t len,
 	}
 	s->tail = q;
 	q = NULL; /* queued */
+	/* A commit queue deeper than one batch: fsync is not keeping up. */
+	s->depth++;
+	gw_pow_set_load(s->o.pow, GW_LOAD_QUEUE, s->depth, BATCH_MAX);
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mtx);
 out:
@@ -304,6 +346,8 @@ committer(void *arg)
 			bytes += q->sub->sealed.len;
 			batch[n++] = q;
 		}
+		s->depth -= n;
+		gw_pow_set_load(s->o.pow, GW_LOAD_QUEUE, s->depth, BATCH_MAX);
 		pthread_mutex_unlock(&s->mtx);
 
 		for (size_t i = 0; i < n; i++) {

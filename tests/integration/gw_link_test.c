@@ -501,6 +501,8 @@ start_gateway(void)
 		     "receipt_key_file = %s/receipt.key\n"
 		     "origin = test.intake/gw\n"
 		     "max_concurrent = 64\n"
+		     /* arrival order and timing: these tests check them */
+		     "link_batch_ms = 0\n"
 		     "log_level = debug\n",
 		     http_port, metrics_port, dir, link_url, LEASE_MS,
 		     MAX_DELIV, dir, dir, dir);
