@@ -173,6 +173,7 @@ typedef struct {
 	gw_spool *spool;
 	const uint8_t *bundle; /* GET /v1/keys body */
 	size_t bundle_len;
+	struct gw_log *log; /* /log/, /v1/proof/ (gw_log.h); NULL: none */
 	struct gw_pow *pow;         /* GET /v1/challenge; NULL: 404 */
 	uint32_t body_timeout_ms;   /* 0: 30000 */
 	/* Front (gateway/front.c) on the plain listener; max_conns 0 = off
@@ -204,6 +205,7 @@ typedef struct {
 	size_t contexts;         /* concurrent requests served */
 	uint32_t batch_ms;       /* hold new submissions up to this; 0 = off */
 	size_t batch_min;        /* ...or until this many wait (>= 1) */
+	struct gw_log *log; /* takes pushed log files (gw_log.h); or NULL */
 } gw_relay_opts;
 
 typedef struct gw_relay gw_relay;

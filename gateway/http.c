@@ -15,6 +15,7 @@
 #include "config.h"
 #include "file.h"
 #include "gw.h"
+#include "gw_log.h"
 #include "gw_front.h"
 #include "gw_pow.h"
 #include "log.h"
@@ -700,6 +701,10 @@ start_server(gw_http *h, const char *url, bool tls)
 	    (h->o.pow != NULL &&
 	     (r = add(srv, h, "/v1/challenge", "GET", false, 0, true,
 		      challenge_cb)) != ITK_OK)) {
+		goto out;
+	}
+	/* The published vault log (gateway/logpub.c). */
+	if (h->o.log != NULL && (r = gw_log_http_add(srv, h->o.log)) != ITK_OK) {
 		goto out;
 	}
 	if (h->o.web_root != NULL) {

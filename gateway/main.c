@@ -9,6 +9,7 @@
 #include "config.h"
 #include "file.h"
 #include "gw.h"
+#include "gw_log.h"
 #include "gw_pow.h"
 #include "itk_config.h"
 #include "keys.h"
@@ -39,6 +40,7 @@ struct cfg {
 	const char *bundle_file, *org_key_file, *receipt_key_file;
 	const char *receipt_pass_file;
 	const char *origin, *web_root, *log_level;
+	const char *log_dir; /* the published vault log (gw_log.h) */
 	uint64_t spool_max_bytes, seen_retention, mailbox_retention;
 	uint64_t lease_ms, max_deliveries, max_wait_ms, link_contexts;
 	uint64_t granularity, clock_skew, max_body, max_concurrent;
@@ -76,6 +78,7 @@ read_cfg(itk_config *c, struct cfg *g, char *err)
 	    itk_config_str(c, "receipt_key_passphrase_file", NULL);
 	g->origin = itk_config_str(c, "origin", NULL);
 	g->web_root = itk_config_str(c, "web_root", NULL);
+	g->log_dir = itk_config_str(c, "log_dir", NULL);
 	g->log_level = itk_config_str(c, "log_level", "info");
 	if ((r = u64(c, "spool_max_bytes", 1024u * 1024u * 1024u,
 		     1024u * 1024u, 1ull << 40, &g->spool_max_bytes, err)) !=
@@ -263,6 +266,7 @@ main(int argc, char **argv)
 	gw_submit *submit = NULL;
 	gw_http *http = NULL;
 	gw_relay *relay = NULL;
+	gw_log *glog = NULL;
 	gw_metrics *metrics = NULL;
 	gw_pow *pow = NULL;
 	sigset_t set;
@@ -316,6 +320,13 @@ main(int argc, char **argv)
 	if ((r = load_keys(&g, &k)) != ITK_OK) {
 		goto out;
 	}
+	if (g.log_dir != NULL &&
+	    (r = gw_log_open(g.log_dir, k.body->origin,
+			     k.body->log_public_key.data, &glog)) != ITK_OK) {
+		itk_log_error("start.log", "dir=%s err=%s", g.log_dir,
+			      itk_errname(r));
+		goto out;
+	}
 	{
 		gw_spool_opts so = {
 		    .max_bytes = g.spool_max_bytes,
@@ -345,6 +356,7 @@ main(int argc, char **argv)
 		    .contexts = (size_t)g.link_contexts,
 		    .batch_ms = (uint32_t)g.batch_ms,
 		    .batch_min = (size_t)g.batch_min,
+		    .log = glog,
 		};
 		if ((r = gw_relay_start(&ro, &relay)) != ITK_OK) {
 			goto out;
@@ -399,6 +411,7 @@ main(int argc, char **argv)
 		    .spool = spool,
 		    .bundle = itk_buf_ptr(k.bundle),
 		    .bundle_len = itk_buf_len(k.bundle),
+		    .log = glog,
 		    .pow = pow,
 		    .body_timeout_ms = (uint32_t)g.body_timeout_ms,
 		    .max_conns = (size_t)g.max_conns,
@@ -428,6 +441,7 @@ out:
 	gw_submit_free(submit);
 	gw_http_free(http);
 	gw_relay_free(relay);
+	gw_log_free(glog);
 	gw_metrics_stop(metrics);
 	gw_pow_free(pow);
 	gw_spool_free(spool);

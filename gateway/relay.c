@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "gw.h"
+#include "gw_log.h"
 #include "log.h"
 
 /*
@@ -258,6 +259,10 @@ send_resp(struct rctx *c, Intake__V1__GatewayResponse *resp)
 	size_t n = intake__v1__gateway_response__get_packed_size(resp);
 	nng_msg *m = NULL;
 
+	if (c->r->o.log != NULL) {
+		resp->log_size = gw_log_size(c->r->o.log);
+		n = intake__v1__gateway_response__get_packed_size(resp);
+	}
 	if (nng_msg_alloc(&m, n) != 0 ||
 	    intake__v1__gateway_response__pack(resp, nng_msg_body(m)) != n) {
 		itk_log_error("link.send", "err=pack");
@@ -402,6 +407,19 @@ process(gw_relay *r, struct rctx *c)
 	}
 	for (size_t i = 0; i < wr->n_acks; i++) {
 		acks[i] = wr->acks[i].data;
+	}
+	/* Pushed log files: a refusal is logged, never fails the acks. */
+	for (size_t i = 0; r->o.log != NULL && i < wr->n_log_files &&
+			   i < GW_LOG_FILES_MAX;
+	     i++) {
+		const Intake__V1__LogFile *f = wr->log_files[i];
+		itk_err le = gw_log_store(r->o.log, f->path, f->data.data,
+					  f->data.len);
+		if (le != ITK_OK && le != ITK_E_RANGE) {
+			itk_log_warn("log.refused", "path=%.96s err=%s",
+				     f->path, itk_errname(le));
+			break; /* what follows (the checkpoint) needs it */
+		}
 	}
 	if (wr->n_replies > 0 &&
 	    (rbuf = itk_buf_new(ITK_WORKER_REQUEST_MAX)) == NULL) {

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * intake-logd: the vault log's checkpointer and publisher.  Every few
+ * seconds while the log grows it signs a checkpoint with the log key and
+ * pushes the new tiles, entry bundles and the checkpoint to the gateway
+ * over the worker link (WorkerRequest.log_files, no deliveries asked).
+ *
+ * A process of its own, not a thread of intake-worker: the log key then
+ * lives in one process that never parses network input but the
+ * gateway's small answers, and with two workers there is still one signer.
+ * Two logd processes by mistake would still be safe: each signature is
+ * made in an LMDB write transaction and checkpoint_sign never signs two
+ * roots for one size, so the checkpoints stay one linear sequence.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "itk_config.h"
+#include "keys.h"
+#include "link.h"
+#include "log.h"
+#include "logpub.h"
+#include "vault.h"
+
+struct logd_cfg {
+	const char *link_url, *keys_dir, *keys_passphrase_file;
+	const char *vault_dir, *vault_key, *origin, *id;
+	uint64_t interval_ms, map_size;
+};
+
+/* Stopping: a signal thread (sigwait) sets this, wakes the main loop's
+ * wait and cancels the link's exchange (nng is not signal-safe). */
+struct stopper {
+	sigset_t set;
+	wk_link *link;
+	pthread_mutex_t mtx;
+	pthread_cond_t cv;
+	atomic_int stopping;
+};
+
+static void *
+signal_thread(void *arg)
+{
+	struct stopper *st = arg;
+	int sig = 0;
+
+	if (sigwait(&st->set, &sig) == 0) {
+		pthread_mutex_lock(&st->mtx);
+		atomic_store(&st->stopping, 1);
+		pthread_cond_broadcast(&st->cv);
+		pthread_mutex_unlock(&st->mtx);
+		wk_link_stop(st->link);
+	}
+	return NULL;
+}
+
+/* Waits ms milliseconds or until stopping. */
+static void
+pause_ms(struct stopper *st, uint64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ms / 1000u);
+	ts.tv_nsec += (long)(ms % 1000u) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&st->mtx);
+	while (!atomic_load(&st->stopping) &&
+	       pthread_cond_timedwait(&st->cv, &st->mtx, &ts) == 0) {
+	}
+	pthread_mutex_unlock(&st->mtx);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: intake-logd --config FILE\n"
+	    "\n"
+	    "Signs checkpoints of the vault's Merkle log with the log key\n"
+	    "and pushes the log (C2SP tiles) to the gateway.  Config keys:\n"
+	    "  link_url              gateway worker link to dial\n"
+	    "  keys_dir              key store holding log.key (and the "
+	    "bundle)\n"
+	    "  keys_passphrase_file  passphrase of the key files (omit for "
+	    "--dev keys)\n"
+	    "  vault_dir             LMDB vault directory\n"
+	    "  vault_key             vault key file\n"
+	    "  vault_map_size        bytes (default 4294967296)\n"
+	    "  log_interval_ms       time between checkpoints (100-600000, "
+	    "default 2000)\n"
+	    "  log_origin            log name (default: the bundle's "
+	    "origin)\n"
+	    "  worker_id             name on the link (default logd)\n");
+}
+
+static itk_err
+load_config(const char *path, struct logd_cfg *w, itk_config **cfgp)
+{
+	char err[256] = "";
+	itk_config *c = NULL;
+	itk_err r;
+
+	if ((r = itk_config_load(path, &c, err, sizeof(err))) != ITK_OK) {
+		fprintf(stderr, "intake-logd: %s\n", err);
+		return r;
+	}
+	w->link_url = itk_config_str(c, "link_url", NULL);
+	w->keys_dir = itk_config_str(c, "keys_dir", NULL);
+	w->keys_passphrase_file =
+	    itk_config_str(c, "keys_passphrase_file", NULL);
+	w->vault_dir = itk_config_str(c, "vault_dir", NULL);
+	w->vault_key = itk_config_str(c, "vault_key", NULL);
+	w->origin = itk_config_str(c, "log_origin", NULL);
+	w->id = itk_config_str(c, "worker_id", "logd");
+	if ((r = itk_config_u64(c, "log_interval_ms", 2000, 100, 600000,
+				&w->interval_ms, err, sizeof(err))) !=
+		ITK_OK ||
+	    (r = itk_config_u64(c, "vault_map_size", 4ull << 30, 1ull << 20,
+				1ull << 40, &w->map_size, err, sizeof(err))) !=
+		ITK_OK ||
+	    (r = itk_config_check_unused(c, err, sizeof(err))) != ITK_OK) {
+		fprintf(stderr, "intake-logd: %s: %s\n", path, err);
+		itk_config_free(c);
+		return r;
+	}
+	if (w->link_url == NULL || w->keys_dir == NULL ||
+	    w->vault_dir == NULL || w->vault_key == NULL) {
+		fprintf(stderr,
+			"intake-logd: %s: link_url, keys_dir, "
+			"vault_dir and vault_key are required\n",
+			path);
+		itk_config_free(c);
+		return ITK_E_CONFIG;
+	}
+	*cfgp = c;
+	return ITK_OK;
+}
+
+static itk_err
+open_vault(const struct logd_cfg *w, const char *pass, vault **v)
+{
+	itk_secret_key *vk = NULL;
+	vault_options vo = {.dir = w->vault_dir, .map_size = w->map_size};
+	itk_err r;
+
+	if ((r = itk_key_load(w->vault_key, pass, &vk)) != ITK_OK) {
+		return r;
+	}
+	if (itk_key_kind_of(vk) != ITK_KEY_VAULT) {
+		itk_key_free(vk);
+		return ITK_E_CONFIG;
+	}
+	r = vault_open(&vo, itk_key_secret(vk), v);
+	itk_key_free(vk);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct logd_cfg w = {0};
+	itk_config *cfg = NULL;
+	char *pass = NULL;
+	vault *v = NULL;
+	wk_logpub *lp = NULL;
+	wk_link *link = NULL;
+	struct stopper st = {.mtx = PTHREAD_MUTEX_INITIALIZER,
+			     .cv = PTHREAD_COND_INITIALIZER};
+	pthread_t sigtid;
+	int sigt_running = 0;
+	int rc = 1;
+	itk_err r;
+
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc != 3 || strcmp(argv[1], "--config") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	itk_log_init("logd");
+	if (itk_crypto_init() != ITK_OK) {
+		return 1;
+	}
+	if (load_config(argv[2], &w, &cfg) != ITK_OK) {
+		return 2;
+	}
+	/* Before any thread exists, so that every thread inherits it. */
+	sigemptyset(&st.set);
+	sigaddset(&st.set, SIGTERM);
+	sigaddset(&st.set, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &st.set, NULL) != 0) {
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	/* No passphrase source: a development (unencrypted) store. */
+	if ((w.keys_passphrase_file != NULL ||
+	     getenv(ITK_ASKPASS_ENV) != NULL) &&
+	    (r = itk_askpass(w.keys_passphrase_file, NULL, false, &pass)) !=
+		ITK_OK) {
+		itk_log_error("start.failed", "what=passphrase err=%s",
+			      itk_errname(r));
+		goto out;
+	}
+	if ((r = open_vault(&w, pass, &v)) != ITK_OK) {
+		itk_log_error("start.failed", "what=vault err=%s",
+			      itk_errname(r));
+		goto out;
+	}
+	if ((r = wk_logpub_new(v, w.keys_dir, pass, w.origin, w.interval_ms,
+			       &lp)) != ITK_OK) {
+		itk_log_error("start.failed", "what=log_key err=%s",
+			      itk_errname(r));
+		goto out;
+	}
+	itk_askpass_free(pass);
+	pass = NULL;
+	if ((r = wk_link_new(w.link_url, &link)) != ITK_OK) {
+		itk_log_error("start.failed", "what=link err=%s",
+			      itk_errname(r));
+		goto out;
+	}
+	st.link = link;
+	if (pthread_create(&sigtid, NULL, signal_thread, &st) != 0) {
+		goto out;
+	}
+	sigt_running = 1;
+	itk_log_info("logd.started", "interval_ms=%llu",
+		     (unsigned long long)w.interval_ms);
+	while (!atomic_load(&st.stopping)) {
+		itk_pb_worker_request req = INTAKE__V1__WORKER_REQUEST__INIT;
+		itk_pb_gateway_response *resp = NULL;
+
+		req.version = ITK_WIRE_VERSION;
+		req.worker_id = (char *)(uintptr_t)w.id;
+		wk_logpub_fill(lp, &req);
+		r = wk_link_exchange(link, &req, 10000, false, &resp);
+		wk_logpub_answer(lp, r == ITK_OK ? resp : NULL);
+		itk_wire_free(resp);
+		/* More to push right away, else wait for the next tick. */
+		if (r != ITK_OK || req.n_log_files == 0) {
+			pause_ms(&st, w.interval_ms);
+		}
+	}
+	itk_log_info("logd.stopped", "rc=0");
+	rc = 0;
+out:
+	if (sigt_running) {
+		pthread_kill(sigtid, SIGTERM);
+		pthread_join(sigtid, NULL);
+	}
+	wk_link_free(link);
+	wk_logpub_free(lp);
+	vault_free(v);
+	itk_askpass_free(pass);
+	itk_config_free(cfg);
+	return rc;
+}
