@@ -173,7 +173,6 @@ typedef struct {
 	gw_spool *spool;
 	const uint8_t *bundle; /* GET /v1/keys body */
 	size_t bundle_len;
-	struct gw_log *log; /* /log/, /v1/proof/ (gw_log.h); NULL: none */
 	struct gw_pow *pow;         /* GET /v1/challenge; NULL: 404 */
 	uint32_t body_timeout_ms;   /* 0: 30000 */
 	/* Front (gateway/front.c) on the plain listener; max_conns 0 = off
@@ -182,6 +181,7 @@ typedef struct {
 	size_t max_header;
 	size_t max_header_lines;
 	uint32_t header_timeout_ms;
+	struct gw_log *log; /* /log/, /v1/proof/ (gw_log.h); NULL: none */
 } gw_http_opts;
 
 typedef struct gw_http gw_http;

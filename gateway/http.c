@@ -15,8 +15,8 @@
 #include "config.h"
 #include "file.h"
 #include "gw.h"
-#include "gw_log.h"
 #include "gw_front.h"
+#include "gw_log.h"
 #include "gw_pow.h"
 #include "log.h"
 
