@@ -58,8 +58,8 @@ out:
 
 itk_err
 itk_client_new(const char *base_url,
-	       const uint8_t org_pk[static ITK_SIGN_PK_LEN], const char *ca_file,
-	       itk_client **out)
+	       const uint8_t org_pk[static ITK_SIGN_PK_LEN],
+	       const char *ca_file, itk_client **out)
 {
 	itk_client *c = NULL;
 	int https;
@@ -243,8 +243,8 @@ itk_client_fetch_keys(itk_client *c)
 	if ((b = itk_buf_new(ITK_KEY_BUNDLE_MAX)) == NULL) {
 		return ITK_E_NOMEM;
 	}
-	if ((r = itk_client_http(c, "GET", "/v1/keys", NULL, 0, &status,
-				 b)) != ITK_OK) {
+	if ((r = itk_client_http(c, "GET", "/v1/keys", NULL, 0, &status, b)) !=
+	    ITK_OK) {
 		goto out;
 	}
 	if (status != 200) {

@@ -42,9 +42,9 @@ const itk_pb_key_bundle_body *itk_client_bundle(const itk_client *c);
 
 /* What the submitter writes. */
 typedef struct {
-	uint32_t channel;	    /* intake.v1.Channel */
-	uint32_t form_category;	    /* intake.v1.FormCategory */
-	const char *language;	    /* UI language: "ru", "uk", "en" */
+	uint32_t channel;       /* intake.v1.Channel */
+	uint32_t form_category; /* intake.v1.FormCategory */
+	const char *language;   /* UI language: "ru", "uk", "en" */
 	const char *text;
 	const char *const *field_names; /* n_fields names and values */
 	const char *const *field_values;

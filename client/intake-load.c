@@ -115,8 +115,8 @@ load_corpus(struct load *L, const char *path)
 /* Seals submission i for a fresh random identity (no passphrase KDF: the
  * generator measures the gateway, not Argon2id). */
 static itk_err
-seal_one(itk_client *c, struct load *L, size_t i, itk_buf *out,
-	 char *textbuf, size_t textmax)
+seal_one(itk_client *c, struct load *L, size_t i, itk_buf *out, char *textbuf,
+	 size_t textmax)
 {
 	const char *line = L->lines[i % L->n_lines];
 	const char *tab = strchr(line, '\t');
@@ -129,8 +129,8 @@ seal_one(itk_client *c, struct load *L, size_t i, itk_buf *out,
 	randombytes_buf(id.reply_sk, sizeof(id.reply_sk));
 	randombytes_buf(id.mailbox_id, sizeof(id.mailbox_id));
 	m.channel = INTAKE__V1__CHANNEL__CHANNEL_CLIENT;
-	m.form_category = (uint32_t)(tab != NULL ? form_of(line, (size_t)(tab - line))
-						 : 0);
+	m.form_category =
+	    (uint32_t)(tab != NULL ? form_of(line, (size_t)(tab - line)) : 0);
 	m.language = "ru";
 	tl = strlen(tab != NULL ? tab + 1 : line);
 	if (tl >= textmax) {
@@ -194,7 +194,8 @@ client_thread(void *arg)
 			/* Open loop: latency counts from when the submission
 			 * was due, so a client held up by a slow answer does
 			 * not hide the wait (coordinated omission). */
-			t0 = L->start_ns + (uint64_t)((double)i / L->rate * 1e9);
+			t0 = L->start_ns +
+			     (uint64_t)((double)i / L->rate * 1e9);
 		}
 		for (;;) {
 			itk_client_receipt rc;
@@ -203,8 +204,8 @@ client_thread(void *arg)
 
 			if (c == NULL || itk_client_bundle(c) == NULL) {
 				if (c == NULL &&
-				    itk_client_new(L->url, L->org_pk, L->ca, &c) !=
-					ITK_OK) {
+				    itk_client_new(L->url, L->org_pk, L->ca,
+						   &c) != ITK_OK) {
 					break;
 				}
 				r = itk_client_fetch_keys(c);
@@ -256,13 +257,14 @@ cmp_u64(const void *a, const void *b)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: intake-load --url URL --org-pub FILE --corpus FILE\n"
-		   "         [--ca FILE] (for an https:// gateway)\n"
-		   "         [--count N] [--clients N] [--pad BYTES] "
-		   "[--rate PER_S]\n"
-		   "         [--acked-log FILE] [--deadline SECONDS]\n"
-		   "Prints key=value results (acked, failed, rate, latency "
-		   "percentiles).\n");
+	fprintf(f,
+		"usage: intake-load --url URL --org-pub FILE --corpus FILE\n"
+		"         [--ca FILE] (for an https:// gateway)\n"
+		"         [--count N] [--clients N] [--pad BYTES] "
+		"[--rate PER_S]\n"
+		"         [--acked-log FILE] [--deadline SECONDS]\n"
+		"Prints key=value results (acked, failed, rate, latency "
+		"percentiles).\n");
 }
 
 int
@@ -309,13 +311,15 @@ main(int argc, char **argv)
 			corpus = optarg;
 			break;
 		case 'n':
-			if (itk_parse_u64(optarg, 1, 10000000, &count) != ITK_OK) {
+			if (itk_parse_u64(optarg, 1, 10000000, &count) !=
+			    ITK_OK) {
 				usage(stderr);
 				return 2;
 			}
 			break;
 		case 'k':
-			if (itk_parse_u64(optarg, 1, 1024, &clients) != ITK_OK) {
+			if (itk_parse_u64(optarg, 1, 1024, &clients) !=
+			    ITK_OK) {
 				usage(stderr);
 				return 2;
 			}
@@ -333,7 +337,8 @@ main(int argc, char **argv)
 			acked = optarg;
 			break;
 		case 'd':
-			if (itk_parse_u64(optarg, 1, 86400, &deadline) != ITK_OK) {
+			if (itk_parse_u64(optarg, 1, 86400, &deadline) !=
+			    ITK_OK) {
 				usage(stderr);
 				return 2;
 			}

@@ -37,33 +37,33 @@ struct opts {
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-		"usage: intake-submit COMMAND [options]\n"
-		"\n"
-		"commands:\n"
-		"  send      seal and submit a message (text from --text or "
-		"stdin)\n"
-		"  replies   fetch and open the replies for a passphrase\n"
-		"  keys      fetch, verify and print the key bundle\n"
-		"\n"
-		"options:\n"
-		"  --url URL              gateway, e.g. http://127.0.0.1:8080\n"
-		"  --org-pub FILE         pinned organisation public key\n"
-		"  --ca FILE              CA certificate(s) for an https:// "
-		"gateway\n"
-		"  --passphrase-file F    use this passphrase (send: follow-up;"
-		"\n"
-		"                         replies: required); without it send"
-		"\n"
-		"                         makes a new one and prints it once\n"
-		"  --category C           surrender | relative | other | none\n"
-		"  --lang L               ru | uk | en (page language)\n"
-		"  --text TEXT            the message (default: read stdin)\n"
-		"  --field NAME=VALUE     a form field (repeatable)\n"
-		"  --thread HEX           case id to follow up\n"
-		"  --quiet                print only key=value lines\n"
-		"  --help                 this text\n"
-		"environment: INTAKE_PASSPHRASE may hold the passphrase.\n");
+	fprintf(
+	    f, "usage: intake-submit COMMAND [options]\n"
+	       "\n"
+	       "commands:\n"
+	       "  send      seal and submit a message (text from --text or "
+	       "stdin)\n"
+	       "  replies   fetch and open the replies for a passphrase\n"
+	       "  keys      fetch, verify and print the key bundle\n"
+	       "\n"
+	       "options:\n"
+	       "  --url URL              gateway, e.g. http://127.0.0.1:8080\n"
+	       "  --org-pub FILE         pinned organisation public key\n"
+	       "  --ca FILE              CA certificate(s) for an https:// "
+	       "gateway\n"
+	       "  --passphrase-file F    use this passphrase (send: follow-up;"
+	       "\n"
+	       "                         replies: required); without it send"
+	       "\n"
+	       "                         makes a new one and prints it once\n"
+	       "  --category C           surrender | relative | other | none\n"
+	       "  --lang L               ru | uk | en (page language)\n"
+	       "  --text TEXT            the message (default: read stdin)\n"
+	       "  --field NAME=VALUE     a form field (repeatable)\n"
+	       "  --thread HEX           case id to follow up\n"
+	       "  --quiet                print only key=value lines\n"
+	       "  --help                 this text\n"
+	       "environment: INTAKE_PASSPHRASE may hold the passphrase.\n");
 }
 
 static int
@@ -224,9 +224,8 @@ cmd_send(const struct opts *o)
 		rc = fail("text", r);
 		goto out;
 	}
-	if (o->thread != NULL &&
-	    itk_unhex(thread, sizeof(thread), o->thread, strlen(o->thread)) !=
-		ITK_OK) {
+	if (o->thread != NULL && itk_unhex(thread, sizeof(thread), o->thread,
+					   strlen(o->thread)) != ITK_OK) {
 		fprintf(stderr, "intake-submit: --thread: 64 hex digits\n");
 		rc = 2;
 		goto out;
@@ -247,8 +246,8 @@ cmd_send(const struct opts *o)
 		rc = fail("seal", r);
 		goto out;
 	}
-	if ((r = itk_client_post(c, itk_buf_ptr(sub), itk_buf_len(sub),
-				 sub_id, &rcpt, &status)) != ITK_OK) {
+	if ((r = itk_client_post(c, itk_buf_ptr(sub), itk_buf_len(sub), sub_id,
+				 &rcpt, &status)) != ITK_OK) {
 		fprintf(stderr, "intake-submit: submit: HTTP %d: %s\n", status,
 			itk_strerror(r));
 		rc = 1;

@@ -184,16 +184,22 @@ itk_buf_reset(itk_buf *b)
 	b->len = 0;
 }
 
+/*
+ * An empty buffer may have no allocation; its pointer is still valid (for
+ * zero bytes), so memcpy(dst, itk_buf_ptr(b), 0) is never UB.
+ */
+static uint8_t buf_empty[1];
+
 const uint8_t *
 itk_buf_ptr(const itk_buf *b)
 {
-	return b->d;
+	return b->d != NULL ? b->d : buf_empty;
 }
 
 uint8_t *
 itk_buf_mutable_ptr(itk_buf *b)
 {
-	return b->d;
+	return b->d != NULL ? b->d : buf_empty;
 }
 
 size_t

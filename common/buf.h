@@ -62,6 +62,7 @@ itk_buf *itk_buf_new(size_t max);
 void itk_buf_free(itk_buf *b);
 /* Empties b, wiping what it held; the allocation is kept. */
 void itk_buf_reset(itk_buf *b);
+/* The bytes held; never NULL, even for an empty buffer. */
 const uint8_t *itk_buf_ptr(const itk_buf *b);
 uint8_t *itk_buf_mutable_ptr(itk_buf *b);
 size_t itk_buf_len(const itk_buf *b);

@@ -27,8 +27,8 @@ itk_org_pub_load(const char *path, uint8_t pk[static ITK_SIGN_PK_LEN])
 	}
 	h = (const char *)itk_buf_ptr(b);
 	n = itk_buf_len(b);
-	while (n > 0 && (h[n - 1] == '\n' || h[n - 1] == '\r' ||
-			 h[n - 1] == ' ')) {
+	while (n > 0 &&
+	       (h[n - 1] == '\n' || h[n - 1] == '\r' || h[n - 1] == ' ')) {
 		n--;
 	}
 	r = itk_unhex(pk, ITK_SIGN_PK_LEN, h, n);

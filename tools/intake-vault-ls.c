@@ -48,7 +48,8 @@ main(int argc, char **argv)
 	} else if (argc == 2) {
 		vo.dir = argv[1];
 	} else {
-		fprintf(stderr, "usage: intake-vault-ls [--totals] VAULT_DIR\n");
+		fprintf(stderr,
+			"usage: intake-vault-ls [--totals] VAULT_DIR\n");
 		return 2;
 	}
 	if (itk_crypto_init() != ITK_OK) {

@@ -38,7 +38,7 @@ itk_err wk_keyring_open(const wk_keyring *k, uint32_t key_id,
  * operator service's phone intake): the newest whose window holds now.
  * ITK_E_KEY_EXPIRED if none does.
  */
-itk_err wk_keyring_current(const wk_keyring *k, uint64_t now,
-			   uint32_t *key_id, uint8_t pk[static 32]) ITK_WUR;
+itk_err wk_keyring_current(const wk_keyring *k, uint64_t now, uint32_t *key_id,
+			   uint8_t pk[static 32]) ITK_WUR;
 
 #endif

@@ -20,7 +20,7 @@
 #include "wire.h"
 
 typedef struct {
-	uint64_t messages;    /* newly stored messages */
+	uint64_t messages; /* newly stored messages */
 	uint64_t new_cases;
 	uint64_t follow_ups;
 	uint64_t duplicates;

@@ -17,7 +17,7 @@
 typedef struct {
 	uint8_t reply_id[ITK_HASH_LEN]; /* SHA-256(sealed) */
 	uint8_t mailbox_id[ITK_MAILBOX_ID_LEN];
-	itk_buf *sealed;		/* owned; free with wk_reply_fini */
+	itk_buf *sealed; /* owned; free with wk_reply_fini */
 	uint64_t posted_at;
 } wk_reply;
 

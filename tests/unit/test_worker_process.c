@@ -179,24 +179,23 @@ stores_triaged_messages_once(void **state)
 	wk_batch_stats st;
 	struct seen seen = {0};
 
-	make_message(f, &a, "Хочу сдаться в плен, я на позиции у Работино",
-		     1, 1);
-	make_message(f, &b, "My son is a prisoner of war, is he on the "
-			    "exchange list?",
+	make_message(f, &a, "Хочу сдаться в плен, я на позиции у Работино", 1,
+		     1);
+	make_message(f, &b,
+		     "My son is a prisoner of war, is he on the "
+		     "exchange list?",
 		     2, 1);
 	batch[0] = &a.d;
 	batch[1] = &b.d;
 	batch[2] = &a.d; /* the same delivery twice in one batch */
-	assert_int_equal(wk_process_batch(f->keys, f->rules, f->v, batch, 3,
-					  &st),
-			 ITK_OK);
+	assert_int_equal(
+	    wk_process_batch(f->keys, f->rules, f->v, batch, 3, &st), ITK_OK);
 	assert_int_equal(st.messages, 2);
 	assert_int_equal(st.new_cases, 2);
 	assert_int_equal(st.duplicates, 1);
 	/* Redelivered after a crash: nothing new. */
-	assert_int_equal(wk_process_batch(f->keys, f->rules, f->v, batch, 2,
-					  &st),
-			 ITK_OK);
+	assert_int_equal(
+	    wk_process_batch(f->keys, f->rules, f->v, batch, 2, &st), ITK_OK);
 	assert_int_equal(st.messages, 0);
 	assert_int_equal(st.duplicates, 2);
 	assert_int_equal(vault_foreach_message(f->v, collect, &seen), ITK_OK);
@@ -220,14 +219,12 @@ follow_up_joins_case_by_mailbox(void **state)
 	make_message(f, &a, "Where is my brother? He was captured.", 7, 1);
 	make_message(f, &b, "Any news?", 7, 1);
 	batch[0] = &a.d;
-	assert_int_equal(wk_process_batch(f->keys, f->rules, f->v, batch, 1,
-					  &st),
-			 ITK_OK);
+	assert_int_equal(
+	    wk_process_batch(f->keys, f->rules, f->v, batch, 1, &st), ITK_OK);
 	assert_int_equal(st.new_cases, 1);
 	batch[0] = &b.d;
-	assert_int_equal(wk_process_batch(f->keys, f->rules, f->v, batch, 1,
-					  &st),
-			 ITK_OK);
+	assert_int_equal(
+	    wk_process_batch(f->keys, f->rules, f->v, batch, 1, &st), ITK_OK);
 	assert_int_equal(st.follow_ups, 1);
 	assert_int_equal(st.new_cases, 0);
 	dlv_free(&a);
@@ -259,9 +256,9 @@ bad_submissions_are_quarantined_not_dropped(void **state)
 	}
 	dlv_finish(&garbage);
 	dlv_init(&not_proto, f->key_id);
-	assert_int_equal(itk_seal(f->intake_pk, junk, sizeof(junk),
-				  not_proto.sealed),
-			 ITK_OK);
+	assert_int_equal(
+	    itk_seal(f->intake_pk, junk, sizeof(junk), not_proto.sealed),
+	    ITK_OK);
 	dlv_finish(&not_proto);
 	make_message(f, &bad_version, "hello", 4, 9);
 	batch[0] = &unknown_key.d;
@@ -270,9 +267,8 @@ bad_submissions_are_quarantined_not_dropped(void **state)
 	batch[3] = &bad_version.d;
 	assert_int_equal(vault_get_stats(f->v, &vs), ITK_OK);
 	assert_int_equal(vs.quarantined, 0);
-	assert_int_equal(wk_process_batch(f->keys, f->rules, f->v, batch, 4,
-					  &st),
-			 ITK_OK);
+	assert_int_equal(
+	    wk_process_batch(f->keys, f->rules, f->v, batch, 4, &st), ITK_OK);
 	assert_int_equal(st.quarantined, 4);
 	assert_int_equal(st.messages, 0);
 	assert_int_equal(vault_get_stats(f->v, &vs), ITK_OK);
@@ -286,9 +282,8 @@ bad_submissions_are_quarantined_not_dropped(void **state)
 		assert_true(present);
 	}
 	/* Redelivered quarantine items are duplicates, not new rows. */
-	assert_int_equal(wk_process_batch(f->keys, f->rules, f->v, batch, 4,
-					  &st),
-			 ITK_OK);
+	assert_int_equal(
+	    wk_process_batch(f->keys, f->rules, f->v, batch, 4, &st), ITK_OK);
 	assert_int_equal(st.duplicates, 4);
 	dlv_free(&unknown_key);
 	dlv_free(&garbage);

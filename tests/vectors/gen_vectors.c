@@ -678,7 +678,9 @@ gen_sealed(jw *w)
 			goto out;
 		}
 		bucket = itk_pad_bucket(itk_buf_len(pt));
-		memcpy(padded, itk_buf_ptr(pt), itk_buf_len(pt));
+		if (itk_buf_len(pt) > 0) { /* the empty vector has no bytes */
+			memcpy(padded, itk_buf_ptr(pt), itk_buf_len(pt));
+		}
 		if (sodium_pad(&plen, padded, itk_buf_len(pt), bucket,
 			       bucket) != 0 ||
 		    seal_fixed(sealed, padded, plen, rpk, eseed, epk, nonce) !=
