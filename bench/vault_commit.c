@@ -2,8 +2,11 @@
 /*
  * vault-bench: commits per second into a fresh vault, for batches of 1 and
  * 64 messages (each a new case with its own mailbox, sealed bytes of the
- * 1 KiB bucket), with the default durable sync.  A measurement, not a
- * test:  vault-bench [DIR] [SECONDS]   (DIR default: a new /tmp directory)
+ * 2 KiB bucket, where a 1 KiB message lands), with the default durable
+ * sync.  A measurement, not a test:
+ *   vault-bench [DIR] [SECONDS] [SEALED_BYTES] [BATCH]
+ * (DIR default: a new /tmp directory; BATCH, default 64, replaces the
+ * second batch size: bench/run passes the gateway's max_deliveries.)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +15,11 @@
 
 #include <sodium.h>
 
+#include "config.h"
 #include "crypto.h"
 #include "vault.h"
 
-#define SEALED_LEN 1072u /* 1024 bucket + 48 */
+#define SEALED_MAX (32768u + 48u) /* the 32 KiB bucket */
 #define BATCH_MAX  64u
 
 static double
@@ -27,7 +31,8 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static uint8_t sealed[BATCH_MAX][SEALED_LEN];
+static size_t sealed_len = 2048u + 48u; /* 2 KiB bucket + 48 */
+static uint8_t sealed[BATCH_MAX][SEALED_MAX];
 static uint8_t mbx[BATCH_MAX][32], pk[BATCH_MAX][32];
 
 static int
@@ -40,13 +45,13 @@ run(vault *v, size_t batch, double seconds)
 
 	do {
 		for (size_t i = 0; i < batch; i++) {
-			randombytes_buf(sealed[i], SEALED_LEN);
+			randombytes_buf(sealed[i], sealed_len);
 			randombytes_buf(mbx[i], 32);
 			memset(&msgs[i], 0, sizeof(msgs[i]));
 			itk_sha256(msgs[i].submission_id, sealed[i],
-				   SEALED_LEN);
+				   sealed_len);
 			msgs[i].sealed = sealed[i];
-			msgs[i].sealed_len = SEALED_LEN;
+			msgs[i].sealed_len = sealed_len;
 			msgs[i].accepted_at = (uint64_t)time(NULL);
 			msgs[i].queue = ITK_QUEUE_OTHER;
 			msgs[i].urgency = ITK_URGENCY_NORMAL;
@@ -78,12 +83,14 @@ main(int argc, char **argv)
 	uint8_t key[VAULT_KEY_LEN];
 	vault_options o = {0};
 	double seconds = 3.0;
+	size_t batch = BATCH_MAX;
 	vault *v = NULL;
 	int rc = 1;
 	itk_err r;
 
-	if (argc > 3 || (argc > 1 && strcmp(argv[1], "--help") == 0)) {
-		fprintf(stderr, "usage: vault-bench [DIR] [SECONDS]\n");
+	if (argc > 5 || (argc > 1 && strcmp(argv[1], "--help") == 0)) {
+		fprintf(stderr, "usage: vault-bench [DIR] [SECONDS] "
+				"[SEALED_BYTES] [BATCH]\n");
 		return 2;
 	}
 	if (argc > 2) {
@@ -92,6 +99,22 @@ main(int argc, char **argv)
 			fprintf(stderr, "vault-bench: bad SECONDS\n");
 			return 2;
 		}
+	}
+	if (argc > 3) {
+		uint64_t val;
+		if (itk_parse_u64(argv[3], 64, SEALED_MAX, &val) != ITK_OK) {
+			fprintf(stderr, "vault-bench: bad SEALED_BYTES\n");
+			return 2;
+		}
+		sealed_len = (size_t)val;
+	}
+	if (argc > 4) {
+		uint64_t val;
+		if (itk_parse_u64(argv[4], 1, BATCH_MAX, &val) != ITK_OK) {
+			fprintf(stderr, "vault-bench: bad BATCH\n");
+			return 2;
+		}
+		batch = (size_t)val;
 	}
 	o.dir = argc > 1 ? argv[1] : mkdtemp(tmpl);
 	if (o.dir == NULL || sodium_init() < 0) {
@@ -104,9 +127,9 @@ main(int argc, char **argv)
 			itk_strerror(r));
 		goto out;
 	}
-	printf("vault-bench: %s, %u-byte sealed messages, durable sync\n",
-	       o.dir, SEALED_LEN);
-	if (run(v, 1, seconds) != 0 || run(v, 64, seconds) != 0) {
+	printf("vault-bench: %s, %zu-byte sealed messages, durable sync\n",
+	       o.dir, sealed_len);
+	if (run(v, 1, seconds) != 0 || run(v, batch, seconds) != 0) {
 		goto out;
 	}
 	rc = 0;
