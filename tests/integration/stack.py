@@ -56,7 +56,7 @@ def wait_for(cond, timeout, what):
 
 class Stack:
     def __init__(self, workers=2, spool_max_bytes=256 << 20, lease_ms=5000,
-                 name="stack"):
+                 name="stack", gw_extra=(), link=None):
         self.dir = tempfile.mkdtemp(prefix="intake-" + name + "-")
         self.keys = os.path.join(self.dir, "keys")
         self.vault = os.path.join(self.dir, "vault")
@@ -65,7 +65,8 @@ class Stack:
         os.makedirs(self.logs)
         self.http_port = free_port()
         self.metrics_port = free_port()
-        self.link = "ipc://" + os.path.join(self.dir, "link.ipc")
+        self.link = link or "ipc://" + os.path.join(self.dir, "link.ipc")
+        self.gw_extra = list(gw_extra)  # more "key = value" lines
         self.url = "http://127.0.0.1:%d" % self.http_port
         self.procs = {}
         self.n_workers = workers
@@ -93,8 +94,8 @@ class Stack:
                 "receipt_key_file = " + os.path.join(self.keys,
                                                      "receipt.key"),
                 "origin = intake.test/log",
-                "web_root = " + os.path.join(SRC, "web"),
-                ""]))
+                "web_root = " + os.path.join(SRC, "web")]
+                + self.gw_extra + [""]))
         self.gateway_conf = gw
         self.worker_confs = []
         for i in range(self.n_workers):
