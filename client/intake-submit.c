@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "proof.h"
 #include "keys.h"
 #include "file.h"
 #include "itk_config.h"
@@ -29,6 +30,7 @@ struct opts {
 	const char *lang;
 	const char *text;
 	const char *thread;
+	const char *id; /* proof: the submission id */
 	const char *fields[32];
 	size_t n_fields;
 	int quiet;
@@ -45,6 +47,8 @@ usage(FILE *f)
 	       "stdin)\n"
 	       "  replies   fetch and open the replies for a passphrase\n"
 	       "  keys      fetch, verify and print the key bundle\n"
+	       "  proof     fetch and verify the log's inclusion proof for a"
+	       "\n            receipt (--id HEX; exit 3: not published yet)\n"
 	       "\n"
 	       "options:\n"
 	       "  --url URL              gateway, e.g. http://127.0.0.1:8080\n"
@@ -61,6 +65,7 @@ usage(FILE *f)
 	       "  --text TEXT            the message (default: read stdin)\n"
 	       "  --field NAME=VALUE     a form field (repeatable)\n"
 	       "  --thread HEX           case id to follow up\n"
+	       "  --id HEX               proof: the receipt's submission id\n"
 	       "  --quiet                print only key=value lines\n"
 	       "  --help                 this text\n"
 	       "environment: INTAKE_PASSPHRASE may hold the passphrase.\n");
@@ -352,6 +357,68 @@ cmd_keys(const struct opts *o)
 	return 0;
 }
 
+/*
+ * The receipt's proof: GET /v1/proof/<id>, verified against the log key
+ * of the bundle that verified against the pinned organisation key
+ * (client/proof.h).  Exit 0 verified, 1 failed, 3 not published yet.
+ */
+static int
+cmd_proof(const struct opts *o)
+{
+	uint8_t id[ITK_HASH_LEN];
+	char path[16 + 2 * ITK_HASH_LEN], hex[2 * ITK_HASH_LEN + 1];
+	itk_proof_info pi;
+	itk_client *c = NULL;
+	itk_buf *b = NULL;
+	int status = 0, rc = 1;
+	itk_err r;
+
+	if (o->id == NULL ||
+	    itk_unhex(id, sizeof(id), o->id, strlen(o->id)) != ITK_OK) {
+		fprintf(stderr, "intake-submit: --id: 64 hex digits\n");
+		return 2;
+	}
+	if ((r = connect_verified(o, &c)) != ITK_OK) {
+		return fail("key bundle", r);
+	}
+	itk_hex(hex, id, sizeof(id));
+	snprintf(path, sizeof(path), "/v1/proof/%s", hex);
+	if ((b = itk_buf_new(1024u * 1024u)) == NULL) {
+		r = ITK_E_NOMEM;
+		goto out;
+	}
+	if ((r = itk_client_http(c, "GET", path, NULL, 0, &status, b)) !=
+	    ITK_OK) {
+		fail("proof", r);
+		goto out;
+	}
+	if (status == 404) {
+		fprintf(stderr, "intake-submit: not in the published log yet "
+				"(try again after the next checkpoint)\n");
+		rc = 3;
+		goto out;
+	}
+	if (status != 200) {
+		fprintf(stderr, "intake-submit: proof: HTTP %d\n", status);
+		goto out;
+	}
+	r = itk_proof_verify(itk_buf_ptr(b), itk_buf_len(b),
+			     itk_client_bundle(c), id, &pi);
+	if (r != ITK_OK) {
+		fail("the proof does NOT verify", r);
+		goto out;
+	}
+	itk_hex(hex, pi.root, sizeof(pi.root));
+	printf("verified=1\nleaf_index=%llu\ntree_size=%llu\nroot=%s\n",
+	       (unsigned long long)pi.leaf_index,
+	       (unsigned long long)pi.tree_size, hex);
+	rc = 0;
+out:
+	itk_buf_free(b);
+	itk_client_free(c);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -365,6 +432,7 @@ main(int argc, char **argv)
 	    {"text", required_argument, NULL, 't'},
 	    {"field", required_argument, NULL, 'f'},
 	    {"thread", required_argument, NULL, 'T'},
+	    {"id", required_argument, NULL, 'I'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -414,6 +482,9 @@ main(int argc, char **argv)
 		case 'T':
 			o.thread = optarg;
 			break;
+		case 'I':
+			o.id = optarg;
+			break;
 		case 'q':
 			o.quiet = 1;
 			break;
@@ -441,6 +512,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "keys") == 0) {
 		return cmd_keys(&o);
+	}
+	if (strcmp(cmd, "proof") == 0) {
+		return cmd_proof(&o);
 	}
 	fprintf(stderr, "intake-submit: unknown command '%s'\n", cmd);
 	usage(stderr);
