@@ -16,7 +16,9 @@
 # Environment (all optional):
 #   ITK_BUILD=build     build directory prefix: uses $ITK_BUILD and
 #                       $ITK_BUILD-asan (pick your own in a shared tree)
-#   FUZZ_SECONDS=8      per fuzz target; a long run is a flag away:
+#   FUZZ_BUDGET=100     seconds of wall time for the whole fuzz step: each
+#                       target gets BUDGET * JOBS / targets (3 to 10 s)
+#   FUZZ_SECONDS=N      per fuzz target instead; a long run is a flag away:
 #                       meson configure build-asan -Dfuzz_seconds=3600
 #   JOBS=$(nproc)       parallel tests
 set -uo pipefail
@@ -30,7 +32,8 @@ fi
 
 prefix=${ITK_BUILD:-build}
 jobs=${JOBS:-$(nproc)}
-fuzz_seconds=${FUZZ_SECONDS:-8}
+fuzz_budget=${FUZZ_BUDGET:-100}
+fuzz_seconds=${FUZZ_SECONDS:-10}
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 
@@ -136,6 +139,17 @@ if build "build (clang ASan+UBSan+fuzz)" clang "$prefix-asan" \
 	-Dfuzz=enabled -Dfuzz_seconds="$fuzz_seconds"; then
 	run_tests "tests (clang ASan+UBSan)" "$prefix-asan" \
 		--no-suite fuzz --no-suite style
+	# Share the budget: more targets, fewer seconds each.
+	if [ -z "${FUZZ_SECONDS:-}" ]; then
+		n=$(meson test -C "$prefix-asan" --list --suite fuzz 2>/dev/null |
+			grep -c ' / fuzz_')
+		if [ "${n:-0}" -gt 0 ]; then
+			fuzz_seconds=$((fuzz_budget * jobs / n))
+			[ $fuzz_seconds -lt 3 ] && fuzz_seconds=3
+			[ $fuzz_seconds -gt 10 ] && fuzz_seconds=10
+		fi
+		meson configure "$prefix-asan" -Dfuzz_seconds="$fuzz_seconds" >/dev/null
+	fi
 	run_tests "fuzz (${fuzz_seconds}s per target)" "$prefix-asan" --suite fuzz
 fi
 
