@@ -735,20 +735,14 @@ out:
 	return r;
 }
 
+/* The case is committed in the request's own transaction: the case and
+ * the phone-intake action are stored together or not at all. */
 static itk_err
-post_phone(req_ctx *c)
+txn_phone(req_ctx *c)
 {
 	vault_result res;
-	itk_err r;
 
-	/* After the action's transaction: vault_commit is its own.  A
-	 * failure here leaves the action recorded without its case, and is
-	 * answered as a failure; the operator enters the call again. */
-	if ((r = vault_commit(c->s->o.v, &c->msg, 1, NULL, 0, &res)) !=
-	    ITK_OK) {
-		return r;
-	}
-	return post_case(c);
+	return vault_op_commit_message(c->o, &c->msg, &res);
 }
 
 static const command commands[] = {
@@ -778,7 +772,7 @@ static const command commands[] = {
      VAULT_ACT_SEARCH, NULL, NULL, post_search},
     {INTAKE__V1__OPERATOR_COMMAND__OP_PHONE_INTAKE,
      ROLE(ITK_ROLE_PHONE) | ROLE(ITK_ROLE_SUPERVISOR), 0,
-     VAULT_ACT_PHONE_INTAKE, pre_phone, NULL, post_phone},
+     VAULT_ACT_PHONE_INTAKE, pre_phone, txn_phone, post_case},
 };
 
 static const command *

@@ -597,3 +597,26 @@ vault_txn_queue_leave(vault_txn *t, const vault_case_rec *c)
 {
 	return queue_leave(t, c);
 }
+
+/*
+ * The operator tier's phone intake (ops.c): one message committed inside
+ * the caller's transaction, with vault_commit's checks and linking, so that
+ * the case and the operator's action are stored together or not at all.
+ */
+itk_err
+vault_txn_commit_message(vault_txn *t, const vault_message *m,
+			 vault_result *res)
+{
+	itk_buf *b = NULL;
+	itk_err r;
+
+	if ((r = check_message(m)) != ITK_OK) {
+		return r;
+	}
+	if ((b = itk_buf_new(REC_BUF_MAX)) == NULL) {
+		return ITK_E_NOMEM;
+	}
+	r = commit_message(t, m, b, res);
+	itk_buf_free(b);
+	return r;
+}

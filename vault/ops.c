@@ -568,6 +568,13 @@ out:
 	return r;
 }
 
+itk_err
+vault_op_commit_message(vault_op *o, const vault_message *m,
+			vault_result *res)
+{
+	return vault_txn_commit_message(&o->t, m, res);
+}
+
 /* ------------------------------------------------------------- notes */
 
 /* The AEAD's associated data: "note" || the note's key, so a note moved
@@ -840,6 +847,26 @@ vault_ops_lease(vault *v, const uint8_t case_id[VAULT_ID_LEN], uint64_t now,
 		return r;
 	}
 	r = lease_read(t, v, case_id, now, out);
+	mdb_txn_abort(t);
+	return r;
+}
+
+itk_err
+vault_ops_nonce_count(vault *v, size_t *n)
+{
+	MDB_txn *t = NULL;
+	MDB_stat st;
+	itk_err r;
+
+	*n = 0;
+	if ((r = vault_mdb_err(mdb_txn_begin(v->env, NULL, MDB_RDONLY, &t))) !=
+	    ITK_OK) {
+		return r;
+	}
+	r = vault_mdb_err(mdb_stat(t, v->dbi[VAULT_DB_NONCES], &st));
+	if (r == ITK_OK) {
+		*n = st.ms_entries;
+	}
 	mdb_txn_abort(t);
 	return r;
 }

@@ -138,6 +138,11 @@ itk_err vault_op_set_urgency(vault_op *o, const uint8_t case_id[VAULT_ID_LEN],
  * case changes nothing. */
 itk_err vault_op_close(vault_op *o,
 		       const uint8_t case_id[VAULT_ID_LEN]) ITK_WUR;
+/* Commits one message as vault_commit does (checks, thread linking,
+ * idempotence), inside this transaction: phone intake stores the case and
+ * its action together.  res as for vault_commit. */
+itk_err vault_op_commit_message(vault_op *o, const vault_message *m,
+				vault_result *res) ITK_WUR;
 /* Queues a sealed reply (wk_reply) for the worker to post. */
 itk_err vault_op_outbox_put(vault_op *o, const uint8_t case_id[VAULT_ID_LEN],
 			    const uint8_t reply_id[VAULT_ID_LEN],
@@ -216,6 +221,10 @@ itk_err vault_ops_case_messages(vault *v, const uint8_t case_id[VAULT_ID_LEN],
 				itk_err (*fn)(const vault_message_view *m,
 					      void *arg),
 				void *arg) ITK_WUR;
+
+/* Entries in the replay cache (tests, metrics): bounded by one clock
+ * window of requests. */
+itk_err vault_ops_nonce_count(vault *v, size_t *n) ITK_WUR;
 
 /* ------------------------------------------------------------ outbox */
 

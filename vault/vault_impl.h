@@ -201,6 +201,9 @@ itk_err vault_txn_case_load(vault_txn *t, const uint8_t id[VAULT_ID_LEN],
 itk_err vault_txn_case_store(vault_txn *t, const vault_case_rec *c) ITK_WUR;
 itk_err vault_txn_queue_enter(vault_txn *t, const vault_case_rec *c) ITK_WUR;
 itk_err vault_txn_queue_leave(vault_txn *t, const vault_case_rec *c) ITK_WUR;
+/* One message committed as vault_commit would, inside t (phone intake). */
+itk_err vault_txn_commit_message(vault_txn *t, const vault_message *m,
+				 vault_result *res) ITK_WUR;
 
 /* Notes (vcrypto.c): XChaCha20-Poly1305-IETF under subkey 4 with the
  * caller's associated data; out gets nonce (24) || ciphertext || tag. */
