@@ -137,6 +137,16 @@ vault_leaf_kind_name(uint8_t kind)
 		return "case-close";
 	case VAULT_LEAF_CASE_UPDATE:
 		return "case-update";
+	case VAULT_LEAF_LEASE:
+		return "lease";
+	case VAULT_LEAF_ACTION:
+		return "action";
+	case VAULT_LEAF_NOTE:
+		return "note";
+	case VAULT_LEAF_TAG:
+		return "tag";
+	case VAULT_LEAF_OUTBOX:
+		return "outbox";
 	default:
 		return "unknown";
 	}

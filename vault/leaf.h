@@ -47,11 +47,18 @@
 #define VAULT_LEAF_CASE_JOIN   4u /* case updated by a follow-up */
 #define VAULT_LEAF_CASE_CLOSE  5u /* case closed */
 #define VAULT_LEAF_CASE_UPDATE 6u /* case changed by an operator action */
-#define VAULT_LEAF_LEASE       16u /* case claimed; deleted: released */
-#define VAULT_LEAF_ACTION      17u /* operator action recorded */
-#define VAULT_LEAF_NOTE        18u /* encrypted note added */
-#define VAULT_LEAF_TAG         19u /* tag added; deleted: removed */
-#define VAULT_LEAF_OUTBOX      20u /* reply queued; deleted: handed over */
+/* Operator tier (vault/ops.c); "deleted" leaves for releases/removals. */
+#define VAULT_LEAF_LEASE    16u /* "leases": claimed, or released */
+#define VAULT_LEAF_ACTION   17u /* "actions": an operator action */
+#define VAULT_LEAF_NOTE     18u /* "notes": an encrypted note added */
+#define VAULT_LEAF_TAG      19u /* "tags": tag added, or removed */
+#define VAULT_LEAF_OUTBOX   20u /* "outbox": reply queued, or sent */
+#define VAULT_LEAF_LEASE    16u /* case claimed; deleted: released */
+#define VAULT_LEAF_ACTION   17u /* operator action recorded */
+#define VAULT_LEAF_NOTE     18u /* encrypted note added */
+#define VAULT_LEAF_TAG      19u /* tag added; deleted: removed */
+#define VAULT_LEAF_OUTBOX   20u /* reply queued; deleted: handed over */
+#define VAULT_LEAF_APPROVAL 21u /* approval stored; deleted: used/expired */
 
 /* A decoded leaf: db and key are views into the bytes decoded. */
 typedef struct {
