@@ -22,8 +22,11 @@
 #include "fuzz.h"
 #include "keys.h"
 #include "labels.h"
+#include "leaf.h"
 #include "note.h"
 #include "passphrase.h"
+#include "proof.h"
+#include "tlog.h"
 #include "vault_impl.h"
 #include "wire.h"
 
@@ -559,6 +562,55 @@ gen_note(const struct fuzz_keys *k)
 	itk_buf_free(body);
 }
 
+/* A message leaf, and a whole proof for it in a one-leaf log. */
+static void
+gen_proof(const struct fuzz_keys *k)
+{
+	static const uint8_t id[32] = "fuzz test submission id, public";
+	uint8_t leafb[VAULT_LEAF_MAX], root[TLOG_HASH_LEN];
+	vault_leaf l;
+	size_t n = 0;
+	note_signer *log = NULL;
+	itk_buf *body = itk_buf_new(CHECKPOINT_MAX);
+	itk_buf *note = itk_buf_new(2 * CHECKPOINT_MAX);
+	itk_buf *proof = itk_buf_new(ITK_BUF_SIZE_MAX);
+
+	FUZZ_CHECK(body != NULL && note != NULL && proof != NULL);
+	memset(&l, 0, sizeof(l));
+	l.kind = VAULT_LEAF_MESSAGE;
+	l.time = vault_leaf_time(1785000000);
+	l.db = "messages";
+	l.db_len = 8;
+	l.key = id;
+	l.key_len = sizeof(id);
+	memset(l.value_hash, 0x77, sizeof(l.value_hash));
+	FUZZ_CHECK(vault_leaf_encode(&l, leafb, sizeof(leafb), &n) == ITK_OK);
+	put_mode("proof", "leaf", 2, leafb, n);
+	put_mode("proof", "signed-leaf", 1, leafb, n);
+
+	FUZZ_CHECK(note_signer_new("fuzz.test/log", NOTE_TYPE_ED25519,
+				   k->log_sk, &log) == ITK_OK);
+	tlog_leaf_hash(root, leafb, n);
+	FUZZ_CHECK(checkpoint_body("fuzz.test/log", 1, root, body) == ITK_OK);
+	FUZZ_CHECK(note_sign(log, itk_buf_ptr(body), itk_buf_len(body),
+			     note) == ITK_OK);
+	FUZZ_CHECK(itk_buf_put(proof, ITK_PROOF_MAGIC, ITK_PROOF_MAGIC_LEN) ==
+		       ITK_OK &&
+		   itk_buf_put_u64(proof, 0) == ITK_OK &&
+		   itk_buf_put_u16(proof, (uint16_t)n) == ITK_OK &&
+		   itk_buf_put(proof, leafb, n) == ITK_OK &&
+		   itk_buf_put_u8(proof, 0) == ITK_OK &&
+		   itk_buf_put_u32(proof, (uint32_t)itk_buf_len(note)) ==
+		       ITK_OK &&
+		   itk_buf_put(proof, itk_buf_ptr(note), itk_buf_len(note)) ==
+		       ITK_OK);
+	put_mode("proof", "proof", 0, itk_buf_ptr(proof), itk_buf_len(proof));
+	note_signer_free(log);
+	itk_buf_free(proof);
+	itk_buf_free(note);
+	itk_buf_free(body);
+}
+
 static void
 gen_json(void)
 {
@@ -663,6 +715,7 @@ main(int argc, char **argv)
 	gen_passphrase();
 	gen_vault();
 	gen_note(k);
+	gen_proof(k);
 	gen_json();
 	gen_open();
 	gen_config();
