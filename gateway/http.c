@@ -18,6 +18,7 @@
 #include "gw_front.h"
 #include "gw_log.h"
 #include "gw_pow.h"
+#include "gw_static.h"
 #include "log.h"
 
 /*
@@ -707,23 +708,10 @@ start_server(gw_http *h, const char *url, bool tls)
 	if (h->o.log != NULL && (r = gw_log_http_add(srv, h->o.log)) != ITK_OK) {
 		goto out;
 	}
-	if (h->o.web_root != NULL) {
-		nng_http_handler *hd = NULL;
-		/* A directory handler is an exclusive tree, which would
-		 * clash with the API handlers under "/": make it a plain
-		 * tree so the more specific /v1 and /healthz paths win. */
-		if ((rv = nng_http_handler_alloc_directory(
-			 &hd, "/", h->o.web_root)) != 0 ||
-		    (rv = nng_http_handler_set_tree(hd)) != 0 ||
-		    (rv = nng_http_server_add_handler(srv, hd)) != 0) {
-			itk_log_error("http.web_root", "err=\"%s\"",
-				      nng_strerror(rv));
-			if (hd != NULL) {
-				nng_http_handler_free(hd);
-			}
-			r = ITK_E_CONFIG;
-			goto out;
-		}
+	/* The page's files, with the headers of gateway/static.c. */
+	if (h->o.web_root != NULL &&
+	    (r = gw_static_add(srv, h->o.web_root)) != ITK_OK) {
+		goto out;
 	}
 	if ((rv = nng_http_server_start(srv)) != 0) {
 		itk_log_error("http.listen", "url=%s err=\"%s\"", url,

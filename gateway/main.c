@@ -9,6 +9,7 @@
 #include "config.h"
 #include "file.h"
 #include "gw.h"
+#include "gw_chat.h"
 #include "gw_log.h"
 #include "gw_pow.h"
 #include "itk_config.h"
@@ -50,6 +51,10 @@ struct cfg {
 	uint64_t body_timeout_ms, pow_min, pow_base, pow_max, pow_trigger;
 	uint64_t pow_ttl, pow_hold_ms, pow_max_used;
 	uint64_t batch_ms, batch_min;
+	/* the chat WebSocket (docs/chat.md) */
+	const char *chat_listen;
+	uint64_t chat_conns, chat_subs, chat_inflight, chat_fps, chat_idle_ms;
+	uint64_t chat_frame, chat_queue;
 };
 
 static itk_err
@@ -134,6 +139,24 @@ read_cfg(itk_config *c, struct cfg *g, char *err)
 	    (r = u64(c, "link_batch_ms", 500u, 0u, 5000u, &g->batch_ms,
 		     err)) != ITK_OK ||
 	    (r = u64(c, "link_batch_min", 16u, 1u, 4096u, &g->batch_min,
+		     err)) != ITK_OK) {
+		return r;
+	}
+	g->chat_listen = itk_config_str(c, "chat_listen", NULL);
+	if ((r = u64(c, "chat_max_connections", 256u, 1u, 65536u,
+		     &g->chat_conns, err)) != ITK_OK ||
+	    (r = u64(c, "chat_max_subscriptions", 4u, 1u, 64u, &g->chat_subs,
+		     err)) != ITK_OK ||
+	    (r = u64(c, "chat_max_inflight", 4u, 1u, 64u, &g->chat_inflight,
+		     err)) != ITK_OK ||
+	    (r = u64(c, "chat_frames_per_second", 10u, 1u, 1000u, &g->chat_fps,
+		     err)) != ITK_OK ||
+	    (r = u64(c, "chat_idle_ms", 60000u, 1000u, 3600000u,
+		     &g->chat_idle_ms, err)) != ITK_OK ||
+	    (r = u64(c, "chat_max_frame", ITK_CHAT_CLIENT_MAX, 1024u,
+		     ITK_CHAT_CLIENT_MAX, &g->chat_frame, err)) != ITK_OK ||
+	    (r = u64(c, "chat_max_queue_bytes", 8u * 1024u * 1024u,
+		     2u * ITK_CHAT_SERVER_MAX, 1ull << 30, &g->chat_queue,
 		     err)) != ITK_OK) {
 		return r;
 	}
@@ -269,6 +292,7 @@ main(int argc, char **argv)
 	gw_log *glog = NULL;
 	gw_metrics *metrics = NULL;
 	gw_pow *pow = NULL;
+	gw_chat *chat = NULL;
 	sigset_t set;
 	int sig = 0, rc = 1;
 	itk_err r;
@@ -393,6 +417,25 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (g.chat_listen != NULL) {
+		gw_chat_opts co = {
+		    .listen = g.chat_listen,
+		    .tls_cert = g.tls_cert,
+		    .tls_key = g.tls_key,
+		    .submit = submit,
+		    .spool = spool,
+		    .max_conns = (size_t)g.chat_conns,
+		    .max_subs = (size_t)g.chat_subs,
+		    .max_inflight = (size_t)g.chat_inflight,
+		    .frames_per_s = (uint32_t)g.chat_fps,
+		    .idle_ms = (uint32_t)g.chat_idle_ms,
+		    .max_frame = (size_t)g.chat_frame,
+		    .max_queue = (size_t)g.chat_queue,
+		};
+		if ((r = gw_chat_start(&co, &chat)) != ITK_OK) {
+			goto out;
+		}
+	}
 	if (g.metrics_listen != NULL &&
 	    (r = gw_metrics_start(g.metrics_listen, spool, &metrics)) !=
 		ITK_OK) {
@@ -437,10 +480,13 @@ out:
 	 * committer answer what it holds, then the link, then the spool.
 	 */
 	gw_submit_close(submit);
+	gw_chat_stop(chat);
 	gw_http_stop(http);
 	gw_submit_free(submit);
 	gw_http_free(http);
 	gw_relay_free(relay);
+	gw_chat_free(chat); /* after the committer and the relay: no more
+			     * answers or replies can reach it */
 	gw_log_free(glog);
 	gw_metrics_stop(metrics);
 	gw_pow_free(pow);

@@ -8,6 +8,7 @@
 #include <nng/supplemental/http/http.h>
 
 #include "gw.h"
+#include "gw_chat.h"
 #include "log.h"
 
 /*
@@ -250,6 +251,9 @@ gw_metrics_render(gw_spool *spool, itk_buf *out)
 	P("intake_gw_commit_batch_size_sum %llu\n"
 	  "intake_gw_commit_batch_size_count %llu\n",
 	  get(&m_batch_sum), get(&m_batches));
+	if (r == ITK_OK) {
+		r = gw_chat_metrics_render(out); /* gateway/chat.c */
+	}
 #undef P
 	return r;
 }

@@ -66,6 +66,8 @@ struct gw_spool {
 
 	void (*notify)(void *);
 	void *notify_arg;
+	gw_spool_reply_fn reply_fn; /* guarded by mtx (chat.c's hook) */
+	void *reply_arg;
 };
 
 static void
@@ -420,6 +422,15 @@ gw_spool_set_notify(gw_spool *s, void (*fn)(void *), void *arg)
 {
 	s->notify = fn;
 	s->notify_arg = arg;
+}
+
+void
+gw_spool_set_reply_hook(gw_spool *s, gw_spool_reply_fn fn, void *arg)
+{
+	pthread_mutex_lock(&s->mtx);
+	s->reply_fn = fn;
+	s->reply_arg = arg;
+	pthread_mutex_unlock(&s->mtx);
 }
 
 static void
@@ -830,6 +841,9 @@ gw_spool_worker_commit(gw_spool *s, const uint8_t *const *acks, size_t n_acks,
 {
 	MDB_txn *txn = NULL;
 	bool *applied = NULL;
+	gw_spool_reply *fresh = NULL; /* stored new: for the hook */
+	gw_spool_reply_fn hook;
+	void *hook_arg;
 	size_t na = 0, ns = 0;
 	int rc;
 	itk_err r = ITK_E_NOMEM;
@@ -840,6 +854,10 @@ gw_spool_worker_commit(gw_spool *s, const uint8_t *const *acks, size_t n_acks,
 	}
 	if (n_acks > 0 &&
 	    (applied = calloc(n_acks, sizeof(*applied))) == NULL) {
+		goto out;
+	}
+	if (n_replies > 0 &&
+	    (fresh = calloc(n_replies, sizeof(*fresh))) == NULL) {
 		goto out;
 	}
 	r = ITK_E_DB;
@@ -860,6 +878,9 @@ gw_spool_worker_commit(gw_spool *s, const uint8_t *const *acks, size_t n_acks,
 		    ITK_OK) {
 			goto out;
 		}
+		if (st) {
+			fresh[ns] = replies[i];
+		}
 		ns += st;
 	}
 	rc = mdb_txn_commit(txn);
@@ -876,13 +897,20 @@ gw_spool_worker_commit(gw_spool *s, const uint8_t *const *acks, size_t n_acks,
 			entry_drop(s, e);
 		}
 	}
+	hook = s->reply_fn;
+	hook_arg = s->reply_arg;
 	pthread_mutex_unlock(&s->mtx);
+	/* Durable now: live subscribers may see them. */
+	if (hook != NULL && ns > 0) {
+		hook(hook_arg, fresh, ns);
+	}
 	*acked = na;
 	*stored = ns;
 	r = ITK_OK;
 out:
 	mdb_txn_abort(txn);
 	free(applied);
+	free(fresh);
 	return r;
 }
 

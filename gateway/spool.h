@@ -139,6 +139,17 @@ itk_err gw_spool_worker_commit(gw_spool *s, const uint8_t *const *acks,
 			       size_t n_replies, uint64_t now_s, size_t *acked,
 			       size_t *stored) ITK_WUR;
 
+/*
+ * Called after a worker commit is on disk, on the committing thread and
+ * without any spool lock held, with the replies that commit stored new
+ * (views valid during the call only), so that chat subscribers
+ * (gateway/chat.c) get them at once.  fn NULL: none.  May be set while
+ * the link runs.
+ */
+typedef void (*gw_spool_reply_fn)(void *arg, const gw_spool_reply *r,
+				  size_t n);
+void gw_spool_set_reply_hook(gw_spool *s, gw_spool_reply_fn fn, void *arg);
+
 /* Returns every lease of owner to the front of the queue; the count. */
 size_t gw_spool_release_owner(gw_spool *s, uint32_t owner);
 /* Returns leases that ended before now_ms to the front; the count. */

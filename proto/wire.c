@@ -366,3 +366,62 @@ DECODER(itk_wire_op_response_decode, itk_pb_op_response,
 DECODER(itk_wire_op_response_body_decode, itk_pb_op_response_body,
 	intake__v1__operator_response_body__descriptor,
 	ITK_OP_RESPONSE_BODY_MAX, check_op_response_body)
+
+/* ------------------------------------------------------------ chat */
+
+static itk_err
+check_chat_client(const itk_pb_chat_client *m)
+{
+	if (m->version != ITK_WIRE_VERSION) {
+		return ITK_E_VERSION;
+	}
+	switch (m->kind_case) {
+	case INTAKE__V1__CHAT_CLIENT_FRAME__KIND_SUBMIT:
+		/* The submission itself is checked by the submit path. */
+		return m->submit.len == 0 ? ITK_E_MISSING : ITK_OK;
+	case INTAKE__V1__CHAT_CLIENT_FRAME__KIND_SUBSCRIBE:
+		return len_is(m->subscribe, ITK_MAILBOX_ID_LEN) ? ITK_OK
+								: ITK_E_RANGE;
+	case INTAKE__V1__CHAT_CLIENT_FRAME__KIND_UNSUBSCRIBE:
+		return len_is(m->unsubscribe, ITK_MAILBOX_ID_LEN)
+			   ? ITK_OK
+			   : ITK_E_RANGE;
+	case INTAKE__V1__CHAT_CLIENT_FRAME__KIND_PING:
+		return ITK_OK;
+	case INTAKE__V1__CHAT_CLIENT_FRAME__KIND__NOT_SET:
+	default:
+		return ITK_E_MISSING;
+	}
+}
+
+static itk_err
+check_chat_server(const itk_pb_chat_server *m)
+{
+	if (m->version != ITK_WIRE_VERSION) {
+		return ITK_E_VERSION;
+	}
+	switch (m->kind_case) {
+	case INTAKE__V1__CHAT_SERVER_FRAME__KIND_RECEIPT:
+		return m->receipt.len > ITK_RECEIPT_MAX ? ITK_E_TOO_BIG
+							: ITK_OK;
+	case INTAKE__V1__CHAT_SERVER_FRAME__KIND_ERROR:
+		return m->error.len > ITK_ERROR_MAX ? ITK_E_TOO_BIG : ITK_OK;
+	case INTAKE__V1__CHAT_SERVER_FRAME__KIND_REPLY:
+		return m->reply.len == 0 ? ITK_E_MISSING : ITK_OK;
+	case INTAKE__V1__CHAT_SERVER_FRAME__KIND_SUBSCRIBED:
+		return len_is(m->subscribed, ITK_MAILBOX_ID_LEN) ? ITK_OK
+								 : ITK_E_RANGE;
+	case INTAKE__V1__CHAT_SERVER_FRAME__KIND_PONG:
+		return ITK_OK;
+	case INTAKE__V1__CHAT_SERVER_FRAME__KIND__NOT_SET:
+	default:
+		return ITK_E_MISSING;
+	}
+}
+
+DECODER(itk_wire_chat_client_decode, itk_pb_chat_client,
+	intake__v1__chat_client_frame__descriptor, ITK_CHAT_CLIENT_MAX,
+	check_chat_client)
+DECODER(itk_wire_chat_server_decode, itk_pb_chat_server,
+	intake__v1__chat_server_frame__descriptor, ITK_CHAT_SERVER_MAX,
+	check_chat_server)

@@ -36,6 +36,10 @@
 #define ITK_OP_RESPONSE_BODY_MAX (1024u * 1024u)
 #define ITK_OP_NONCE_LEN         16u
 #define ITK_OP_TEXT_MAX          (32u * 1024u) /* reply, note, phone text */
+/* Chat frames (WebSocket): a submission, or a stored Reply (the largest
+ * sealed box plus its few fields), with room for the frame's own fields. */
+#define ITK_CHAT_CLIENT_MAX (ITK_SUBMISSION_MAX + 64u)
+#define ITK_CHAT_SERVER_MAX (1024u * 1024u + 48u + 1024u + 64u)
 
 typedef Intake__V1__Submission itk_pb_submission;
 typedef Intake__V1__KeyBundle itk_pb_key_bundle;
@@ -53,6 +57,8 @@ typedef Intake__V1__OperatorRequest itk_pb_op_request;
 typedef Intake__V1__OperatorRequestBody itk_pb_op_request_body;
 typedef Intake__V1__OperatorResponse itk_pb_op_response;
 typedef Intake__V1__OperatorResponseBody itk_pb_op_response_body;
+typedef Intake__V1__ChatClientFrame itk_pb_chat_client;
+typedef Intake__V1__ChatServerFrame itk_pb_chat_server;
 
 /* Serializes any message, appending to out (capped by out's maximum). */
 itk_err itk_wire_pack(const ProtobufCMessage *m, itk_buf *out) ITK_WUR;
@@ -102,5 +108,12 @@ itk_err itk_wire_op_response_decode(const uint8_t *p, size_t len,
 itk_err
 itk_wire_op_response_body_decode(const uint8_t *p, size_t len,
 				 itk_pb_op_response_body **out) ITK_WUR;
+/* Chat frames (docs/chat.md): version 1, exactly one kind set (else
+ * ITK_E_MISSING), a non-empty submission, 32-byte mailbox ids, and each
+ * payload within its own message's cap (ITK_E_TOO_BIG). */
+itk_err itk_wire_chat_client_decode(const uint8_t *p, size_t len,
+				    itk_pb_chat_client **out) ITK_WUR;
+itk_err itk_wire_chat_server_decode(const uint8_t *p, size_t len,
+				    itk_pb_chat_server **out) ITK_WUR;
 
 #endif
