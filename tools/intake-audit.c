@@ -44,6 +44,7 @@
 typedef struct {
 	const char *log_pub, *origin, *checkpoint, *state, *tiles;
 	const char *witness_key, *name, *out, *bundle, *org_pub, *ca;
+	const char *mirror, *id, *index, *from;
 	bool json, progress, post;
 	const char *args[2];
 	size_t nargs;
@@ -74,6 +75,9 @@ usage(FILE *f)
 	    "      check-tiles, then a tlog-cosignature/v1 of the checkpoint;"
 	    "\n"
 	    "      --post sends it to the gateway (POST /log/cosignatures)\n"
+	    "  prove URL|DIR --log-pub F (--id HEX | --index N | --from M)\n"
+	    "      after check-tiles: an inclusion proof (incl N hashes...) or"
+	    "\n      a consistency proof from size M (cons M root hashes...)\n"
 	    "  keygen --name NAME --out F     a witness (cosigning) key\n"
 	    "  vkey --bundle F --org-pub F    the log verifier key of a "
 	    "bundle\n"
@@ -82,6 +86,7 @@ usage(FILE *f)
 	    "prints)\n"
 	    "  --json        one JSON object on stdout\n"
 	    "  --ca F        CA certificate for https URLs\n"
+	    "  --mirror DIR  keep the tiles fetched over HTTP in DIR\n"
 	    "exit: 0 verified, 1 failed, 2 usage, 3 could not check\n");
 }
 
@@ -235,11 +240,20 @@ source_open(const opts *o, const char *where, source *s)
 	if (n >= 4 && strcmp(s->base + n - 4, "/log") == 0) {
 		s->base[n - 4] = '\0';
 	}
-	memcpy(s->dir, "/tmp/intake-audit-XXXXXX", 25);
-	if (mkdtemp(s->dir) == NULL) {
-		return ITK_E_IO;
+	if (o->mirror != NULL) {
+		/* The auditor's own mirror: kept. */
+		if (strlen(o->mirror) >= sizeof(s->dir) ||
+		    itk_mkdir_p(o->mirror, 0700) != ITK_OK) {
+			return ITK_E_IO;
+		}
+		memcpy(s->dir, o->mirror, strlen(o->mirror) + 1);
+	} else {
+		memcpy(s->dir, "/tmp/intake-audit-XXXXXX", 25);
+		if (mkdtemp(s->dir) == NULL) {
+			return ITK_E_IO;
+		}
+		s->tmp = true;
 	}
-	s->tmp = true;
 	/* The organisation key is not used: tiles need no bundle. */
 	return itk_client_new(s->base, no_org, o->ca, &s->cl);
 }
@@ -332,6 +346,21 @@ out:
 	return r;
 }
 
+/* The checkpoint into the mirror, after its tiles (a mirror is itself
+ * a tlog-tiles directory). */
+static itk_err
+save_checkpoint(source *s, const itk_buf *note)
+{
+	char path[1100];
+
+	if (snprintf(path, sizeof(path), "%s/checkpoint", s->dir) >=
+	    (int)sizeof(path)) {
+		return ITK_E_TOO_BIG;
+	}
+	return itk_file_write_atomic(path, itk_buf_ptr(note),
+				     itk_buf_len(note), 0600, 0);
+}
+
 /* Mirrors every tile and bundle of the tree of size (HTTP only). */
 static itk_err
 mirror(source *s, uint64_t size)
@@ -408,7 +437,9 @@ check_source(const opts *o, source *s, const note_verifier *key,
 		report(o, "bad-signature", msg);
 		return EXIT_FAIL;
 	}
-	if ((r = mirror(s, cp->size)) != ITK_OK) {
+	if ((r = mirror(s, cp->size)) != ITK_OK ||
+	    (s->http && o->mirror != NULL &&
+	     (r = save_checkpoint(s, note)) != ITK_OK)) {
 		snprintf(msg, sizeof(msg), "a tile the checkpoint needs: %s",
 			 itk_strerror(r));
 		report(o, "missing-tile", msg);
@@ -978,6 +1009,151 @@ out:
 	return rc;
 }
 
+/* --- prove ------------------------------------------------------------ */
+
+struct find_id {
+	uint8_t id[32];
+	uint64_t index;
+	bool found;
+};
+
+static itk_err
+match_id(void *arg, uint64_t index, const uint8_t *entry, size_t len)
+{
+	struct find_id *f = arg;
+	vault_leaf l;
+
+	if (!f->found && vault_leaf_decode(entry, len, &l) == ITK_OK &&
+	    l.kind == VAULT_LEAF_MESSAGE && l.key_len == 32 &&
+	    memcmp(l.key, f->id, 32) == 0) {
+		f->index = index;
+		f->found = true;
+	}
+	return ITK_OK;
+}
+
+static bool
+parse_u64(const char *s, uint64_t *out)
+{
+	char *end = NULL;
+
+	if (s == NULL || *s < '0' || *s > '9') {
+		return false;
+	}
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno == 0 && end != NULL && *end == '\0';
+}
+
+static void
+print_hashes(const tlog_proof *pf)
+{
+	char
+	    b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+
+	for (size_t i = 0; i < pf->n; i++) {
+		sodium_bin2base64(b64, sizeof(b64), pf->h[i], 32,
+				  sodium_base64_VARIANT_ORIGINAL);
+		printf(" %s", b64);
+	}
+	printf("\n");
+}
+
+/*
+ * Proofs from verified tiles, in the line format of proofs.txt of the Go
+ * interoperability check: "incl N h..." or "cons M root_M h...".
+ */
+static int
+cmd_prove(const opts *o)
+{
+	char
+	    b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+	uint8_t root_m[32];
+	struct find_id f = {0};
+	note_verifier key;
+	tiles_reader *tr = NULL;
+	tlog_proof pf;
+	checkpoint cp;
+	source s;
+	itk_buf *note = itk_buf_new(CHECKPOINT_MAX);
+	uint64_t entries = 0, m = 0;
+	int rc = EXIT_ERR;
+
+	memset(&s, 0, sizeof(s));
+	if (note == NULL || o->nargs != 1 ||
+	    (o->id == NULL) + (o->index == NULL) + (o->from == NULL) != 2) {
+		rc = note == NULL ? EXIT_ERR : EXIT_USAGE;
+		goto out;
+	}
+	if (o->id != NULL &&
+	    itk_unhex(f.id, sizeof(f.id), o->id, strlen(o->id)) != ITK_OK) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if ((o->index != NULL && !parse_u64(o->index, &f.index)) ||
+	    (o->from != NULL && !parse_u64(o->from, &m))) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (load_log_key(o, &key) != ITK_OK ||
+	    source_open(o, o->args[0], &s) != ITK_OK) {
+		goto out;
+	}
+	/* Only verified tiles prove anything. */
+	if ((rc = check_source(o, &s, &key, &cp, note, &entries)) != EXIT_OK) {
+		goto out;
+	}
+	rc = EXIT_ERR;
+	if (tiles_reader_new(s.dir, cp.size, &tr) != ITK_OK) {
+		goto out;
+	}
+	if (o->id != NULL) {
+		for (uint64_t n = 0; !f.found && n * TILE_WIDTH < cp.size;
+		     n++) {
+			if (tiles_read_entries(tr, n, match_id, &f) !=
+			    ITK_OK) {
+				goto out;
+			}
+		}
+		if (!f.found) {
+			fprintf(stderr,
+				"intake-audit: %s is not in the log of "
+				"size %llu\n",
+				o->id, (unsigned long long)cp.size);
+			rc = EXIT_FAIL;
+			goto out;
+		}
+	}
+	if (o->from != NULL) {
+		if (m == 0 || m > cp.size ||
+		    tlog_tree_hash_from(tiles_hash_fn, tr, m, root_m) !=
+			ITK_OK ||
+		    tlog_prove_consistency_from(tiles_hash_fn, tr, m, cp.size,
+						&pf) != ITK_OK) {
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		sodium_bin2base64(b64, sizeof(b64), root_m, 32,
+				  sodium_base64_VARIANT_ORIGINAL);
+		printf("cons %llu %s", (unsigned long long)m, b64);
+	} else {
+		if (f.index >= cp.size ||
+		    tlog_prove_inclusion_from(tiles_hash_fn, tr, f.index,
+					      cp.size, &pf) != ITK_OK) {
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		printf("incl %llu", (unsigned long long)f.index);
+	}
+	print_hashes(&pf);
+	rc = EXIT_OK;
+out:
+	tiles_reader_free(tr);
+	source_free(&s);
+	itk_buf_free(note);
+	return rc;
+}
+
 /* --- main ------------------------------------------------------------- */
 
 static int
@@ -998,6 +1174,10 @@ parse(int argc, char **argv, opts *o)
 	    {"--bundle", offsetof(opts, bundle)},
 	    {"--org-pub", offsetof(opts, org_pub)},
 	    {"--ca", offsetof(opts, ca)},
+	    {"--mirror", offsetof(opts, mirror)},
+	    {"--id", offsetof(opts, id)},
+	    {"--index", offsetof(opts, index)},
+	    {"--from", offsetof(opts, from)},
 	};
 
 	for (int i = 2; i < argc; i++) {
@@ -1064,6 +1244,8 @@ main(int argc, char **argv)
 		rc = cmd_consistency(&o);
 	} else if (strcmp(argv[1], "cosign") == 0) {
 		rc = cmd_cosign(&o);
+	} else if (strcmp(argv[1], "prove") == 0) {
+		rc = cmd_prove(&o);
 	} else if (strcmp(argv[1], "keygen") == 0) {
 		rc = cmd_keygen(&o);
 	} else if (strcmp(argv[1], "vkey") == 0) {
