@@ -551,7 +551,7 @@ store_checkpoint(gw_log *g, const uint8_t *data, size_t len)
 	if (cp.size < g->size) {
 		return ITK_E_RANGE; /* an older one: a slower worker's */
 	}
-	if (cp.size == g->size && g->note != NULL) {
+	if (cp.size == g->size && itk_buf_len(g->note) > 0) {
 		/* The log key signed two roots for one size: keep proof. */
 		if (sodium_memcmp(cp.root, g->root, TLOG_HASH_LEN) != 0) {
 			(void)write_rel(g, "fork-evidence", data, len);
