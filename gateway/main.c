@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "file.h"
@@ -15,6 +19,8 @@
 #include "itk_config.h"
 #include "keys.h"
 #include "log.h"
+#include "privdrop.h"
+#include "sandbox.h"
 
 /*
  * intake-gateway: start-up, configuration, signals.  Every key is
@@ -41,6 +47,7 @@ struct cfg {
 	const char *bundle_file, *org_key_file, *receipt_key_file;
 	const char *receipt_pass_file;
 	const char *origin, *web_root, *log_level;
+	const char *run_user, *run_group; /* docs/privsep.md */
 	const char *log_dir; /* the published vault log (gw_log.h) */
 	uint64_t spool_max_bytes, seen_retention, mailbox_retention;
 	uint64_t lease_ms, max_deliveries, max_wait_ms, link_contexts;
@@ -85,6 +92,8 @@ read_cfg(itk_config *c, struct cfg *g, char *err)
 	g->web_root = itk_config_str(c, "web_root", NULL);
 	g->log_dir = itk_config_str(c, "log_dir", NULL);
 	g->log_level = itk_config_str(c, "log_level", "info");
+	g->run_user = itk_config_str(c, "user", NULL);
+	g->run_group = itk_config_str(c, "group", NULL);
 	if ((r = u64(c, "spool_max_bytes", 1024u * 1024u * 1024u,
 		     1024u * 1024u, 1ull << 40, &g->spool_max_bytes, err)) !=
 		ITK_OK ||
@@ -277,6 +286,41 @@ load_keys(const struct cfg *g, struct keys *k)
 	return ITK_OK;
 }
 
+/*
+ * Least privilege (docs/privsep.md), once every listener, the spool and
+ * the keys are open: hand the link's ipc socket file to the user we
+ * become (workers of its group dial it), drop to that user, then install
+ * the seccomp allow-list on every thread.  The gateway has no intake
+ * secret key to protect (a meson test checks the binary cannot load one);
+ * this guards the receipt key, the spool and the host.
+ */
+static itk_err
+least_privilege(const struct cfg *g)
+{
+	itk_privdrop_target t;
+	itk_err r;
+
+	if ((r = itk_privdrop_resolve(g->run_user, g->run_group, &t)) !=
+	    ITK_OK) {
+		return r;
+	}
+	if (t.change && strncmp(g->link_listen, "ipc://", 6) == 0) {
+		const char *p = g->link_listen + 6;
+
+		if (fchownat(AT_FDCWD, p, t.uid, t.gid,
+			     AT_SYMLINK_NOFOLLOW) != 0 ||
+		    fchmodat(AT_FDCWD, p, 0660, 0) != 0) {
+			itk_log_error("start.link_owner", "path=%s errno=%d",
+				      p, errno);
+			return ITK_E_PERM;
+		}
+	}
+	if ((r = itk_privdrop_apply(&t, NULL)) != ITK_OK) {
+		return r;
+	}
+	return itk_sandbox_apply(ITK_SANDBOX_GATEWAY, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -330,6 +374,10 @@ main(int argc, char **argv)
 	}
 	if (itk_crypto_init() != ITK_OK) {
 		itk_log_error("start.crypto", "err=sodium_init");
+		return 1;
+	}
+	/* No core file and no ptrace while keys are in memory. */
+	if (itk_privdrop_harden() != ITK_OK) {
 		return 1;
 	}
 	memset(&g, 0, sizeof(g));
@@ -465,6 +513,9 @@ main(int argc, char **argv)
 		if ((r = gw_http_start(&ho, &http)) != ITK_OK) {
 			goto out;
 		}
+	}
+	if ((r = least_privilege(&g)) != ITK_OK) {
+		goto out;
 	}
 	itk_log_info("start.ready", "origin=%s intake_keys=%zu",
 		     k.body->origin, k.n_ik);

@@ -4,13 +4,22 @@
  * triages them, commits them to the vault, and only then acknowledges
  * them.  Delivery is at-least-once; the vault is idempotent on the
  * submission id, so every acknowledged submission is stored exactly once.
+ *
+ * Two processes (docs/privsep.md): this one forks, before any secret is
+ * read, an unprivileged child that dials the gateway and parses what it
+ * sends; then it becomes the monitor, which loads the intake keys and
+ * opens the vault, drops privileges and answers the child's requests.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -23,12 +32,15 @@
 #include "keys.h"
 #include "link.h"
 #include "log.h"
+#include "monitor.h"
+#include "monitor_wrap.h"
+#include "privdrop.h"
 #include "process.h"
+#include "sandbox.h"
 #include "triage.h"
 #include "vault.h"
 
 #define ACKS_MAX 4096u
-
 struct worker_cfg {
 	const char *link_url;
 	const char *keys_dir;
@@ -37,16 +49,31 @@ struct worker_cfg {
 	const char *vault_key;
 	const char *rules;
 	const char *id;
+	const char *user, *group, *child_user, *child_chroot;
 	uint64_t batch;
 	uint64_t wait_ms;
 	uint64_t map_size;
 };
 
 static atomic_int stopping;
+/* The monitor forwards SIGTERM/SIGINT to its child, which stops cleanly
+ * (last acknowledgements) and closes the monitor socket. */
+static volatile pid_t child_pid;
+static volatile sig_atomic_t early_signal; /* came before the fork */
+
+static void
+forward_signal(int sig)
+{
+	if (child_pid > 0) {
+		(void)kill(child_pid, sig);
+	} else {
+		early_signal = sig;
+	}
+}
 
 /*
- * SIGTERM and SIGINT are blocked in every thread and taken here by
- * sigwait, so that stopping can cancel the link's blocking exchange
+ * In the child, SIGTERM and SIGINT are blocked in every thread and taken
+ * here by sigwait, so that stopping can cancel the link's blocking exchange
  * (nng calls are not async-signal-safe).
  */
 struct sigthread {
@@ -70,25 +97,34 @@ signal_thread(void *arg)
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-		"usage: intake-worker --config FILE\n"
-		"\n"
-		"Dials the gateway's worker link, opens and triages submissions"
-		"\nand commits them to the vault.  Config keys (key = value):\n"
-		"  link_url              gateway link to dial (ipc:// or "
-		"tcp://)\n"
-		"  keys_dir              key store with the intake secret keys\n"
-		"  keys_passphrase_file  passphrase of the key files (omit for "
-		"--dev keys)\n"
-		"  vault_dir             LMDB vault directory\n"
-		"  vault_key             vault key file (from intake-keys)\n"
-		"  vault_map_size        bytes (default 4294967296)\n"
-		"  triage_rules          rules file (default: built in)\n"
-		"  worker_id             name in logs (default worker-PID)\n"
-		"  batch_max             deliveries per request (1-1024, "
-		"default 64)\n"
-		"  link_wait_ms          long-poll time (100-5000, default "
-		"1000)\n");
+	fprintf(
+	    f,
+	    "usage: intake-worker --config FILE\n"
+	    "\n"
+	    "Dials the gateway's worker link, opens and triages submissions"
+	    "\nand commits them to the vault.  Config keys (key = value):\n"
+	    "  link_url              gateway link to dial (ipc:// or "
+	    "tcp://)\n"
+	    "  keys_dir              key store with the intake secret keys\n"
+	    "  keys_passphrase_file  passphrase of the key files (omit for "
+	    "--dev keys)\n"
+	    "  vault_dir             LMDB vault directory\n"
+	    "  vault_key             vault key file (from intake-keys)\n"
+	    "  vault_map_size        bytes (default 4294967296)\n"
+	    "  triage_rules          rules file (default: built in)\n"
+	    "  worker_id             name in logs (default worker-PID)\n"
+	    "  batch_max             deliveries per request (1-1024, "
+	    "default 64)\n"
+	    "  link_wait_ms          long-poll time (100-5000, default "
+	    "1000)\n"
+	    "  user, group           started as root: the monitor's ids "
+	    "(default\n"
+	    "                        nobody/nogroup)\n"
+	    "  child_user            the network child's user (default: "
+	    "user)\n"
+	    "  child_chroot          empty directory the child chroots to "
+	    "(not\n"
+	    "                        with an ipc:// link_url)\n");
 }
 
 static itk_err
@@ -110,6 +146,10 @@ load_config(const char *path, struct worker_cfg *w, itk_config **cfgp)
 	w->vault_key = itk_config_str(c, "vault_key", NULL);
 	w->rules = itk_config_str(c, "triage_rules", NULL);
 	w->id = itk_config_str(c, "worker_id", NULL);
+	w->user = itk_config_str(c, "user", NULL);
+	w->group = itk_config_str(c, "group", NULL);
+	w->child_user = itk_config_str(c, "child_user", NULL);
+	w->child_chroot = itk_config_str(c, "child_chroot", NULL);
 	if ((r = itk_config_u64(c, "batch_max", 64, 1, 1024, &w->batch, err,
 				sizeof(err))) != ITK_OK ||
 	    (r = itk_config_u64(c, "link_wait_ms", 1000, 100, 5000,
@@ -124,8 +164,19 @@ load_config(const char *path, struct worker_cfg *w, itk_config **cfgp)
 	}
 	if (w->link_url == NULL || w->keys_dir == NULL ||
 	    w->vault_dir == NULL || w->vault_key == NULL) {
-		fprintf(stderr, "intake-worker: %s: link_url, keys_dir, "
-				"vault_dir and vault_key are required\n",
+		fprintf(stderr,
+			"intake-worker: %s: link_url, keys_dir, "
+			"vault_dir and vault_key are required\n",
+			path);
+		itk_config_free(c);
+		return ITK_E_CONFIG;
+	}
+	/* The chroot would hide the socket path from the child's re-dials. */
+	if (w->child_chroot != NULL &&
+	    strncmp(w->link_url, "ipc://", 6) == 0) {
+		fprintf(stderr,
+			"intake-worker: %s: child_chroot cannot be "
+			"used with an ipc:// link_url\n",
 			path);
 		itk_config_free(c);
 		return ITK_E_CONFIG;
@@ -168,11 +219,10 @@ open_vault(const struct worker_cfg *w, const char *pass, vault **v)
 	return r;
 }
 
-/* The request/commit loop.  acks carries what is committed but not yet
- * confirmed by an answer from the gateway. */
+/* The child's request/commit loop.  acks carries what is committed but
+ * not yet confirmed by an answer from the gateway.  mon: the monitor. */
 static itk_err
-run(const struct worker_cfg *w, const char *wid, wk_link *link,
-    const wk_keyring *keys, const triage_rules *rules, vault *v)
+run(const struct worker_cfg *w, const char *wid, wk_link *link, int mon)
 {
 	uint8_t(*ackbuf)[ITK_HASH_LEN] = NULL;
 	ProtobufCBinaryData *acks = NULL;
@@ -199,9 +249,10 @@ run(const struct worker_cfg *w, const char *wid, wk_link *link,
 		req.acks = acks;
 		/* Room for every delivery's ack in the next request. */
 		req.max_deliveries =
-		    last ? 0 : (uint32_t)(w->batch < ACKS_MAX - nacks
-					      ? w->batch
-					      : ACKS_MAX - nacks);
+		    last ? 0
+			 : (uint32_t)(w->batch < ACKS_MAX - nacks
+					  ? w->batch
+					  : ACKS_MAX - nacks);
 		req.wait_ms = last ? 0 : (uint32_t)w->wait_ms;
 		/*
 		 * A live gateway answers within wait_ms; the margin covers a
@@ -210,9 +261,9 @@ run(const struct worker_cfg *w, const char *wid, wk_link *link,
 		 * an optimisation (unacked leases expire and the vault
 		 * recognises the redelivery).
 		 */
-		r = wk_link_exchange(link, &req,
-				     last ? 2000 : (uint32_t)w->wait_ms + 10000,
-				     last, &resp);
+		r = wk_link_exchange(
+		    link, &req, last ? 2000 : (uint32_t)w->wait_ms + 10000,
+		    last, &resp);
 		if (r != ITK_OK) {
 			if (last) {
 				itk_log_warn("worker.final_ack_failed",
@@ -233,34 +284,42 @@ run(const struct worker_cfg *w, const char *wid, wk_link *link,
 			r = ITK_OK;
 			goto out;
 		}
-		r = wk_process_batch(keys, rules, v, resp->deliveries,
-				     resp->n_deliveries, &st);
+		if (resp->n_deliveries == 0) {
+			itk_wire_free(resp);
+			continue;
+		}
+		/* More than asked for would overrun the ack array. */
+		if (resp->n_deliveries > req.max_deliveries) {
+			itk_log_warn("link.too_many", "n=%zu asked=%u",
+				     resp->n_deliveries, req.max_deliveries);
+			itk_wire_free(resp);
+			continue;
+		}
+		r = wk_mm_process_batch(mon, resp->deliveries,
+					resp->n_deliveries, &st,
+					&ackbuf[nacks]);
 		if (r != ITK_OK) {
 			/* Not acknowledged: the gateway re-leases them. */
 			itk_log_error("vault.commit_failed", "err=%s n=%zu",
 				      itk_errname(r), resp->n_deliveries);
 			itk_wire_free(resp);
-			if (r == ITK_E_NOMEM || r == ITK_E_FULL) {
-				goto out;
+			if (r == ITK_E_NOMEM || r == ITK_E_FULL ||
+			    r == ITK_E_IO || r == ITK_E_FORMAT ||
+			    r == ITK_E_SHORT || r == ITK_E_TRAILING) {
+				goto out; /* or the monitor is gone */
 			}
 			continue;
 		}
-		for (size_t i = 0; i < resp->n_deliveries; i++) {
-			/* Ack by the id we compute, as the vault stored it. */
-			const ProtobufCBinaryData *s =
-			    &resp->deliveries[i]->submission->sealed;
-			itk_sha256(ackbuf[nacks++], s->data, s->len);
-		}
-		if (resp->n_deliveries > 0) {
-			itk_log_info("batch.committed",
-				     "n=%zu new_cases=%llu follow_ups=%llu "
-				     "duplicates=%llu quarantined=%llu",
-				     resp->n_deliveries,
-				     (unsigned long long)st.new_cases,
-				     (unsigned long long)st.follow_ups,
-				     (unsigned long long)st.duplicates,
-				     (unsigned long long)st.quarantined);
-		}
+		/* Ack by the ids the monitor computed, as the vault stored. */
+		nacks += resp->n_deliveries;
+		itk_log_info("batch.committed",
+			     "n=%zu new_cases=%llu follow_ups=%llu "
+			     "duplicates=%llu quarantined=%llu",
+			     resp->n_deliveries,
+			     (unsigned long long)st.new_cases,
+			     (unsigned long long)st.follow_ups,
+			     (unsigned long long)st.duplicates,
+			     (unsigned long long)st.quarantined);
 		itk_wire_free(resp);
 	}
 out:
@@ -269,23 +328,180 @@ out:
 	return r;
 }
 
+/*
+ * The passphrase may sit in the environment the child inherited: wipe
+ * the string itself (unsetenv only unlinks it) before anything else.
+ */
+static void
+scrub_env(void)
+{
+	char *e = getenv(ITK_ASKPASS_ENV);
+
+	if (e != NULL) {
+		sodium_memzero(e, strlen(e));
+		(void)unsetenv(ITK_ASKPASS_ENV);
+	}
+}
+
+/*
+ * The unprivileged child: it never sees a key or the vault (forked before
+ * either was loaded).  Order: drop ids, die with the monitor, block the
+ * signals (before nng starts threads), dial, sandbox, tell the monitor,
+ * serve.
+ */
+static int
+child_main(const struct worker_cfg *w, const char *wid, int mon,
+	   const itk_privdrop_target *t, pid_t monitor)
+{
+	wk_link *link = NULL;
+	struct sigthread sigt;
+	pthread_t sigtid;
+	int sigt_running = 0;
+	itk_sandbox_params sp = {0};
+	size_t nkeys = 0;
+	int rc = 1;
+	itk_err r;
+
+	itk_log_init("worker-child");
+	scrub_env();
+	(void)prctl(PR_SET_NAME, "intake-wk-child", 0, 0, 0);
+	if (itk_privdrop_apply(t, w->child_chroot) != ITK_OK) {
+		goto out;
+	}
+	/* Set after the id change, which clears it; then check that the
+	 * monitor did not die in between. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
+	    getppid() != monitor) {
+		goto out;
+	}
+	sigemptyset(&sigt.set);
+	sigaddset(&sigt.set, SIGTERM);
+	sigaddset(&sigt.set, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &sigt.set, NULL) != 0) {
+		goto out;
+	}
+	if ((r = wk_link_new(w->link_url, &link)) != ITK_OK) {
+		itk_log_error("start.failed", "what=link err=%s",
+			      itk_errname(r));
+		goto out;
+	}
+	sigt.link = link;
+	if (pthread_create(&sigtid, NULL, signal_thread, &sigt) != 0) {
+		itk_log_error("start.failed", "what=signal_thread");
+		goto out;
+	}
+	sigt_running = 1;
+	if ((r = itk_sandbox_apply(ITK_SANDBOX_WORKER_CHILD, &sp)) != ITK_OK ||
+	    (r = wk_mm_ready(mon, &nkeys)) != ITK_OK) {
+		itk_log_error("start.failed", "what=child err=%s",
+			      itk_errname(r));
+		goto out;
+	}
+	r = run(w, wid, link, mon);
+	rc = r == ITK_OK ? 0 : 1;
+out:
+	if (sigt_running) {
+		/* Wakes the signal thread if no signal came; then joins it
+		 * before the link it uses is freed. */
+		pthread_kill(sigtid, SIGTERM);
+		pthread_join(sigtid, NULL);
+	}
+	wk_link_free(link);
+	return rc;
+}
+
+/* The monitor: keys, rules, vault; then drop, sandbox and serve. */
+static int
+monitor_main(const struct worker_cfg *w, const char *wid, int mon,
+	     const itk_privdrop_target *t)
+{
+	char *pass = NULL;
+	wk_keyring *keys = NULL;
+	triage_rules *rules = NULL;
+	vault *v = NULL;
+	wk_monitor *m = NULL;
+	itk_sandbox_params sp = {.child = child_pid};
+	char err[256] = "";
+	int rc = 1, status = 0;
+	itk_err r;
+
+	(void)prctl(PR_SET_NAME, "intake-wk-mon", 0, 0, 0);
+	if ((r = read_passphrase(w->keys_passphrase_file, &pass)) != ITK_OK) {
+		itk_log_error("start.failed", "what=passphrase err=%s",
+			      itk_errname(r));
+		goto out;
+	}
+	if ((r = wk_keyring_load(w->keys_dir, pass, &keys)) != ITK_OK) {
+		itk_log_error("start.failed", "what=intake_keys err=%s",
+			      itk_errname(r));
+		goto out;
+	}
+	if (w->rules != NULL) {
+		r = triage_rules_load(w->rules, &rules, err, sizeof(err));
+	} else {
+		r = triage_rules_default(&rules);
+	}
+	if (r != ITK_OK) {
+		itk_log_error("start.failed", "what=triage_rules err=%s",
+			      itk_errname(r));
+		fprintf(stderr, "intake-worker: %s\n", err);
+		goto out;
+	}
+	if ((r = open_vault(w, pass, &v)) != ITK_OK) {
+		itk_log_error("start.failed", "what=vault err=%s",
+			      itk_errname(r));
+		goto out;
+	}
+	itk_askpass_free(pass); /* wipes */
+	pass = NULL;
+	if ((r = itk_privdrop_apply(t, NULL)) != ITK_OK ||
+	    (r = itk_sandbox_apply(ITK_SANDBOX_WORKER_MONITOR, &sp)) !=
+		ITK_OK) {
+		goto out;
+	}
+	if ((m = wk_monitor_new(keys, rules, v, wid, w->batch)) == NULL) {
+		itk_log_error("start.failed", "what=monitor err=NOMEM");
+		goto out;
+	}
+	if ((r = wk_monitor_serve(m, mon)) != ITK_OK) {
+		itk_log_error("monitor.failed", "err=%s", itk_errname(r));
+	}
+	rc = r == ITK_OK ? 0 : 1;
+out:
+	if (rc != 0) {
+		/* A child that asks for what it may not, or a monitor that
+		 * cannot serve: the child must not outlive it. */
+		(void)kill(child_pid, SIGKILL);
+	}
+	(void)close(mon);
+	while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR) {
+	}
+	if (WIFSIGNALED(status)) {
+		itk_log_error("child.died", "signal=%d", WTERMSIG(status));
+		rc = 1;
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		rc = 1;
+	}
+	itk_log_info("worker.stopped", "id=%s rc=%d", wid, rc);
+	wk_monitor_free(m);
+	vault_free(v);
+	triage_rules_free(rules);
+	wk_keyring_free(keys);
+	itk_askpass_free(pass);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct worker_cfg w = {0};
 	itk_config *cfg = NULL;
-	char *pass = NULL;
+	itk_privdrop_target mon_t, child_t;
 	char wid[64];
-	wk_keyring *keys = NULL;
-	triage_rules *rules = NULL;
-	vault *v = NULL;
-	wk_link *link = NULL;
-	struct sigthread sigt;
-	pthread_t sigtid;
-	int sigt_running = 0;
-	char err[256] = "";
+	struct sigaction sa;
+	int sv[2] = {-1, -1};
 	int rc = 1;
-	itk_err r;
+	pid_t pid;
 
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
@@ -308,71 +524,51 @@ main(int argc, char **argv)
 	} else {
 		snprintf(wid, sizeof(wid), "%s", w.id);
 	}
-	/* Before any thread exists, so that every thread inherits it. */
-	sigemptyset(&sigt.set);
-	sigaddset(&sigt.set, SIGTERM);
-	sigaddset(&sigt.set, SIGINT);
-	if (pthread_sigmask(SIG_BLOCK, &sigt.set, NULL) != 0) {
+	/* Both processes: no core, no ptrace by our uid; ids resolved
+	 * while /etc/passwd is readable. */
+	if (itk_privdrop_harden() != ITK_OK ||
+	    itk_privdrop_resolve(w.user, w.group, &mon_t) != ITK_OK ||
+	    itk_privdrop_resolve(w.child_user != NULL ? w.child_user : w.user,
+				 w.child_user != NULL ? NULL : w.group,
+				 &child_t) != ITK_OK) {
+		rc = 2;
 		goto out;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	if ((r = read_passphrase(w.keys_passphrase_file, &pass)) != ITK_OK) {
-		itk_log_error("start.failed", "what=passphrase err=%s",
-			      itk_errname(r));
+	/* The monitor is single-threaded: a plain handler forwards. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) != 0 ||
+	    sigaction(SIGINT, &sa, NULL) != 0 ||
+	    signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
 		goto out;
 	}
-	if ((r = wk_keyring_load(w.keys_dir, pass, &keys)) != ITK_OK) {
-		itk_log_error("start.failed", "what=intake_keys err=%s",
-			      itk_errname(r));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		itk_log_error("start.failed", "what=socketpair errno=%d",
+			      errno);
 		goto out;
 	}
-	if (w.rules != NULL) {
-		r = triage_rules_load(w.rules, &rules, err, sizeof(err));
-	} else {
-		r = triage_rules_default(&rules);
-	}
-	if (r != ITK_OK) {
-		itk_log_error("start.failed", "what=triage_rules err=%s",
-			      itk_errname(r));
-		fprintf(stderr, "intake-worker: %s\n", err);
+	/* Fork before any secret exists in this address space. */
+	if ((pid = fork()) < 0) {
+		itk_log_error("start.failed", "what=fork errno=%d", errno);
 		goto out;
 	}
-	if ((r = open_vault(&w, pass, &v)) != ITK_OK) {
-		itk_log_error("start.failed", "what=vault err=%s",
-			      itk_errname(r));
+	if (pid == 0) {
+		pid_t monitor = getppid();
+
+		(void)close(sv[0]);
+		rc = child_main(&w, wid, sv[1], &child_t, monitor);
+		(void)close(sv[1]);
 		goto out;
 	}
-	itk_askpass_free(pass); /* wipes */
-	pass = NULL;
-	if ((r = wk_link_new(w.link_url, &link)) != ITK_OK) {
-		itk_log_error("start.failed", "what=link err=%s",
-			      itk_errname(r));
-		goto out;
+	child_pid = pid;
+	if (early_signal != 0) {
+		(void)kill(pid, early_signal);
 	}
-	sigt.link = link;
-	if (pthread_create(&sigtid, NULL, signal_thread, &sigt) != 0) {
-		itk_log_error("start.failed", "what=signal_thread");
-		goto out;
-	}
-	sigt_running = 1;
-	itk_log_info("worker.started", "id=%s intake_keys=%zu batch=%llu",
-		     wid, wk_keyring_count(keys),
-		     (unsigned long long)w.batch);
-	r = run(&w, wid, link, keys, rules, v);
-	itk_log_info("worker.stopped", "id=%s err=%s", wid, itk_errname(r));
-	rc = r == ITK_OK ? 0 : 1;
+	(void)close(sv[1]);
+	rc = monitor_main(&w, wid, sv[0], &mon_t);
 out:
-	if (sigt_running) {
-		/* Wakes the signal thread if no signal came; then joins it
-		 * before the link it uses is freed. */
-		pthread_kill(sigtid, SIGTERM);
-		pthread_join(sigtid, NULL);
-	}
-	wk_link_free(link);
-	vault_free(v);
-	triage_rules_free(rules);
-	wk_keyring_free(keys);
-	itk_askpass_free(pass);
 	itk_config_free(cfg);
 	return rc;
 }

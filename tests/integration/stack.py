@@ -58,6 +58,9 @@ class Stack:
     def __init__(self, workers=2, spool_max_bytes=256 << 20, lease_ms=5000,
                  name="stack", gw_extra=(), link=None):
         self.dir = tempfile.mkdtemp(prefix="intake-" + name + "-")
+        # Started as root, the processes drop to nobody (docs/privsep.md):
+        # the worker child must still reach the link socket in here.
+        os.chmod(self.dir, 0o711)
         self.keys = os.path.join(self.dir, "keys")
         self.vault = os.path.join(self.dir, "vault")
         self.spool = os.path.join(self.dir, "spool")
