@@ -40,6 +40,7 @@ struct opd_cfg {
 	uint64_t map_size;
 	uint64_t lease_s;
 	uint64_t skew_s;
+	uint64_t approval_s;
 };
 
 static volatile sig_atomic_t stopping;
@@ -74,7 +75,11 @@ usage(FILE *f)
 	    "  lease_seconds         how long next claims a case (60-86400, "
 	    "default 900)\n"
 	    "  clock_skew_seconds    accepted request age (5-3600, default "
-	    "120)\n");
+	    "120)\n"
+	    "  approval_seconds      how long a two-person request waits for "
+	    "its\n"
+	    "                        second supervisor (60-604800, default "
+	    "3600)\n");
 }
 
 static itk_err
@@ -104,6 +109,8 @@ load_config(const char *path, struct opd_cfg *w, itk_config **cfgp)
 				err, sizeof(err))) != ITK_OK ||
 	    (r = itk_config_u64(c, "clock_skew_seconds", 120, 5, 3600,
 				&w->skew_s, err, sizeof(err))) != ITK_OK ||
+	    (r = itk_config_u64(c, "approval_seconds", 3600, 60, 604800,
+				&w->approval_s, err, sizeof(err))) != ITK_OK ||
 	    (r = itk_config_check_unused(c, err, sizeof(err))) != ITK_OK) {
 		fprintf(stderr, "intake-opd: %s: %s\n", path, err);
 		itk_config_free(c);
@@ -315,6 +322,7 @@ main(int argc, char **argv)
 	oo.rules = rules;
 	oo.lease_seconds = w.lease_s;
 	oo.skew_seconds = w.skew_s;
+	oo.approval_seconds = w.approval_s;
 	if ((r = opd_new(&oo, &s)) != ITK_OK) {
 		itk_log_error("start.failed", "what=operators err=%s",
 			      itk_errname(r));

@@ -24,11 +24,12 @@
 #include "reply.h"
 #include "wire.h"
 
-#define OPERATORS_MAX    ITK_KEYSTORE_ENTRIES_MAX
-#define DEFAULT_LEASE_S  900u
-#define DEFAULT_SKEW_S   120u
-#define SEARCH_LIMIT_MAX 1000u
-#define PHONE_PLAIN_MAX  (ITK_OP_TEXT_MAX + 16u * 1024u)
+#define OPERATORS_MAX      ITK_KEYSTORE_ENTRIES_MAX
+#define DEFAULT_LEASE_S    900u
+#define DEFAULT_SKEW_S     120u
+#define SEARCH_LIMIT_MAX   1000u
+#define PHONE_PLAIN_MAX    (ITK_OP_TEXT_MAX + 16u * 1024u)
+#define DEFAULT_APPROVAL_S 3600u
 
 struct opd {
 	opd_options o;
@@ -144,17 +145,30 @@ typedef struct {
 	/* phone intake */
 	itk_buf *sealed;
 	vault_message msg;
+	/* the request as received: stored as is by a two-person request */
+	const uint8_t *raw;
+	size_t raw_len;
+	/* approve: the stored request, its requester, the export built */
+	itk_buf *appr_req;
+	vault_approval appr;
+	itk_pb_op_request *appr_env;
+	itk_pb_op_request_body *appr_rq;
+	const itk_key_info *requester;
+	itk_buf *exp_sealed;
+	Intake__V1__CaseExportHeader *exp_hdr;
 } req_ctx;
 
 enum {
 	F_QUEUE = 1u << 0,   /* rq->queue names a queue the operator works */
 	F_CASE = 1u << 1,    /* rq->case_id: a case in a queue it works */
 	F_MUTATES = 1u << 2, /* the case must not be claimed by another */
+	F_TWO = 1u << 3,     /* two-person rule: stored until approved */
 };
 
 #define ROLE(r) (1u << (r))
 #define R_TS    (ROLE(ITK_ROLE_TRIAGE) | ROLE(ITK_ROLE_SUPERVISOR))
 #define R_ANY   (R_TS | ROLE(ITK_ROLE_PHONE) | ROLE(ITK_ROLE_ADMIN))
+#define R_SUP   ROLE(ITK_ROLE_SUPERVISOR)
 
 typedef itk_err (*step_fn)(req_ctx *c);
 
@@ -745,6 +759,508 @@ txn_phone(req_ctx *c)
 	return vault_op_commit_message(c->o, &c->msg, &res);
 }
 
+/* ------------------------------------------------- two-person rule */
+
+static const itk_key_info *find_operator(const opd *s, const char *name);
+
+static bool
+is_two_person(Intake__V1__OperatorCommand cmd)
+{
+	return cmd == INTAKE__V1__OPERATOR_COMMAND__OP_EXPORT ||
+	       cmd == INTAKE__V1__OPERATOR_COMMAND__OP_BULK_CLOSE ||
+	       cmd == INTAKE__V1__OPERATOR_COMMAND__OP_BULK_MOVE;
+}
+
+/* The case exists and op may work its queue (inside the transaction). */
+static itk_err
+check_access(req_ctx *c, const itk_key_info *op, const uint8_t *case_id,
+	     vault_case_view *out)
+{
+	itk_err r;
+
+	if ((r = vault_op_get_case(c->o, case_id, out)) != ITK_OK) {
+		if (r == ITK_E_NOT_FOUND) {
+			c->refusal = "no such case";
+		}
+		return r;
+	}
+	if ((op->queues & (1u << out->queue)) == 0) {
+		c->refusal = "a case is in a queue the operator may not work";
+		return ITK_E_PERM;
+	}
+	return ITK_OK;
+}
+
+/* The cases a two-person request is about: its case ids, or its one case
+ * (export).  *n = 0 if none. */
+static void
+request_cases(const itk_pb_op_request_body *rq, const uint8_t **ids,
+	      size_t max, size_t *n)
+{
+	*n = 0;
+	if (rq->command == INTAKE__V1__OPERATOR_COMMAND__OP_EXPORT) {
+		if (rq->case_id.len == VAULT_ID_LEN && max > 0) {
+			ids[(*n)++] = rq->case_id.data;
+		}
+		return;
+	}
+	for (size_t i = 0; i < rq->n_case_ids && *n < max; i++) {
+		ids[(*n)++] = rq->case_ids[i].data;
+	}
+}
+
+/* What a pending approval is about, for people: never content. */
+static void
+request_detail(const itk_pb_op_request_body *rq, char *out, size_t len)
+{
+	switch (rq->command) {
+	case INTAKE__V1__OPERATOR_COMMAND__OP_EXPORT:
+		snprintf(out, len, "export to %s", rq->recipient);
+		break;
+	case INTAKE__V1__OPERATOR_COMMAND__OP_BULK_CLOSE:
+		snprintf(out, len, "close (%s)", rq->text);
+		break;
+	case INTAKE__V1__OPERATOR_COMMAND__OP_BULK_MOVE:
+		snprintf(out, len, "move to %s", rq->queue);
+		break;
+	default:
+		snprintf(out, len, "?");
+		break;
+	}
+}
+
+static Intake__V1__Approval *
+approval_summary(req_ctx *c, const vault_approval *a,
+		 const itk_pb_op_request_body *rq)
+{
+	Intake__V1__Approval *m = arena_alloc(&c->a, sizeof(*m));
+	const uint8_t *ids[ITK_OP_BULK_MAX];
+	char detail[VAULT_DETAIL_MAX + 1];
+	uint8_t *id;
+	size_t n;
+
+	if (m == NULL ||
+	    (id = arena_alloc(&c->a, VAULT_APPROVAL_ID_LEN)) == NULL) {
+		return NULL;
+	}
+	intake__v1__approval__init(m);
+	memcpy(id, a->id, VAULT_APPROVAL_ID_LEN);
+	m->approval_id.data = id;
+	m->approval_id.len = VAULT_APPROVAL_ID_LEN;
+	m->requested_by = arena_str(&c->a, a->requester, strlen(a->requester));
+	m->command = rq->command;
+	m->requested_at = a->requested_at;
+	m->expires = a->expires;
+	request_detail(rq, detail, sizeof(detail));
+	m->detail = arena_str(&c->a, detail, strlen(detail));
+	request_cases(rq, ids, ITK_OP_BULK_MAX, &n);
+	if (m->requested_by == NULL || m->detail == NULL ||
+	    (n > 0 && (m->case_ids = arena_alloc(
+			   &c->a, n * sizeof(*m->case_ids))) == NULL)) {
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *cid = arena_alloc(&c->a, VAULT_ID_LEN);
+		if (cid == NULL) {
+			return NULL;
+		}
+		memcpy(cid, ids[i], VAULT_ID_LEN);
+		m->case_ids[i].data = cid;
+		m->case_ids[i].len = VAULT_ID_LEN;
+	}
+	m->n_case_ids = n;
+	return m;
+}
+
+/*
+ * A supervisor's export or bulk action: checked now as if it ran (every
+ * case exists and is in the requester's queues; the arguments are sane),
+ * then stored with the request's own signed bytes until a second
+ * supervisor approves it or it expires.
+ */
+static itk_err
+txn_request(req_ctx *c)
+{
+	const itk_pb_op_request_body *rq = c->rq;
+	const uint8_t *ids[ITK_OP_BULK_MAX];
+	char hex[2 * VAULT_APPROVAL_ID_LEN + 1], what[VAULT_DETAIL_MAX + 1];
+	vault_approval a;
+	vault_case_view cv;
+	Intake__V1__Approval *m;
+	size_t n;
+	itk_err r;
+
+	switch (rq->command) {
+	case INTAKE__V1__OPERATOR_COMMAND__OP_EXPORT:
+		if (rq->recipient_pk.len != ITK_PK_LEN ||
+		    sodium_is_zero(rq->recipient_pk.data, ITK_PK_LEN) ||
+		    !itk_key_name_ok(rq->recipient)) {
+			c->refusal =
+			    "export needs the recipient's key and name";
+			return ITK_E_MISSING;
+		}
+		break;
+	case INTAKE__V1__OPERATOR_COMMAND__OP_BULK_CLOSE:
+		if (rq->text[0] == '\0' || strlen(rq->text) > 64) {
+			c->refusal =
+			    "close needs a short reason (1..64 bytes)";
+			return ITK_E_RANGE;
+		}
+		/* fall through */
+	case INTAKE__V1__OPERATOR_COMMAND__OP_BULK_MOVE:
+		if (rq->n_case_ids == 0) {
+			c->refusal = "a bulk action needs case ids";
+			return ITK_E_MISSING;
+		}
+		break;
+	default:
+		return ITK_E_INTERNAL;
+	}
+	request_cases(rq, ids, ITK_OP_BULK_MAX, &n);
+	for (size_t i = 0; i < n; i++) {
+		if ((r = check_access(c, c->op, ids[i], &cv)) != ITK_OK) {
+			return r;
+		}
+	}
+	memset(&a, 0, sizeof(a));
+	randombytes_buf(a.id, sizeof(a.id));
+	a.requested_at = c->now;
+	a.expires = c->now + c->s->o.approval_seconds;
+	a.key_id = c->op->key_id;
+	snprintf(a.requester, sizeof(a.requester), "%s", c->op->name);
+	a.request = c->raw;
+	a.request_len = c->raw_len;
+	if ((r = vault_op_approval_put(c->o, &a, c->now)) != ITK_OK) {
+		return r;
+	}
+	itk_hex(hex, a.id, sizeof(a.id));
+	request_detail(rq, what, sizeof(what));
+	snprintf(c->detail, sizeof(c->detail), "%.80s approval=%.8s", what,
+		 hex);
+	/* A bulk request is recorded on each case; export's one case is
+	 * recorded by run(). */
+	for (size_t i = 0; rq->n_case_ids > 0 && i < n; i++) {
+		if ((r = vault_op_record(c->o, ids[i], c->now, &c->who,
+					 VAULT_ACT_APPROVAL_REQUEST,
+					 c->detail)) != ITK_OK) {
+			return r;
+		}
+	}
+	if ((m = approval_summary(c, &a, rq)) == NULL ||
+	    (c->resp.info = arena_str(&c->a, hex, strlen(hex))) == NULL) {
+		return ITK_E_NOMEM;
+	}
+	return ARENA_PUSH(&c->a, c->resp.approvals, c->resp.n_approvals, m);
+}
+
+static itk_err
+push_approval(const vault_approval *a, void *arg)
+{
+	req_ctx *c = arg;
+	itk_pb_op_request *env = NULL;
+	itk_pb_op_request_body *rq = NULL;
+	Intake__V1__Approval *m;
+	itk_err r;
+
+	if ((r = itk_wire_op_request_decode(a->request, a->request_len,
+					    &env)) != ITK_OK ||
+	    (r = itk_wire_op_request_body_decode(env->body.data, env->body.len,
+						 &rq)) != ITK_OK) {
+		r = ITK_E_FORMAT; /* we stored it: not the caller's fault */
+		goto out;
+	}
+	if ((m = approval_summary(c, a, rq)) == NULL) {
+		r = ITK_E_NOMEM;
+		goto out;
+	}
+	r = ARENA_PUSH(&c->a, c->resp.approvals, c->resp.n_approvals, m);
+out:
+	itk_wire_free(rq);
+	itk_wire_free(env);
+	return r;
+}
+
+static itk_err
+post_pending(req_ctx *c)
+{
+	return vault_ops_approvals(c->s->o.v, c->now, push_approval, c);
+}
+
+/*
+ * The export itself, built before the approval's transaction (reads in
+ * their own snapshots): the thread, notes and history as show gives them,
+ * packed as a CaseExportBody and sealed to the recipient's X25519 key.
+ * The plaintext lives only in the arena (wiped) and a wiped buffer.
+ */
+static itk_err
+build_export(req_ctx *c)
+{
+	const itk_pb_op_request_body *rq = c->appr_rq;
+	itk_pb_op_response_body saved = c->resp;
+	Intake__V1__CaseExportBody eb = INTAKE__V1__CASE_EXPORT_BODY__INIT;
+	Intake__V1__CaseExportHeader *h;
+	itk_buf *plain = NULL;
+	uint8_t *id;
+	itk_err r;
+
+	memcpy(c->case_id, rq->case_id.data, VAULT_ID_LEN);
+	intake__v1__operator_response_body__init(&c->resp);
+	r = post_show(c);
+	eb.version = ITK_WIRE_VERSION;
+	eb.case_id.data = c->case_id;
+	eb.case_id.len = VAULT_ID_LEN;
+	eb.exported_at = c->now;
+	eb.summary = c->resp.n_cases > 0 ? c->resp.cases[0] : NULL;
+	eb.n_messages = c->resp.n_messages;
+	eb.messages = c->resp.messages;
+	eb.n_notes = c->resp.n_notes;
+	eb.notes = c->resp.notes;
+	eb.n_history = c->resp.n_history;
+	eb.history = c->resp.history;
+	c->resp = saved;
+	if (r != ITK_OK) {
+		return r;
+	}
+	if (eb.summary == NULL) {
+		return ITK_E_INTERNAL;
+	}
+	if ((plain = itk_buf_new(ITK_EXPORT_PLAIN_MAX)) == NULL ||
+	    (c->exp_sealed = itk_buf_new(ITK_EXPORT_PLAIN_MAX +
+					 ITK_SEAL_OVERHEAD)) == NULL) {
+		r = ITK_E_NOMEM;
+		goto out;
+	}
+	if (itk_wire_pack(&eb.base, plain) != ITK_OK) {
+		c->refusal = "the case is too large for one export file";
+		r = ITK_E_TOO_BIG;
+		goto out;
+	}
+	if ((r = itk_seal(rq->recipient_pk.data, itk_buf_ptr(plain),
+			  itk_buf_len(plain), c->exp_sealed)) != ITK_OK) {
+		if (r == ITK_E_TOO_BIG) {
+			c->refusal =
+			    "the case is too large for one export file";
+		}
+		goto out;
+	}
+	if ((h = arena_alloc(&c->a, sizeof(*h))) == NULL ||
+	    (id = arena_alloc(&c->a, VAULT_ID_LEN)) == NULL) {
+		r = ITK_E_NOMEM;
+		goto out;
+	}
+	intake__v1__case_export_header__init(h);
+	memcpy(id, c->case_id, VAULT_ID_LEN);
+	h->version = ITK_WIRE_VERSION;
+	h->case_id.data = id;
+	h->case_id.len = VAULT_ID_LEN;
+	h->exported_at = c->now;
+	h->requested_by = (char *)c->requester->name;
+	h->approved_by = (char *)c->op->name;
+	h->recipient = rq->recipient;
+	h->recipient_pk = rq->recipient_pk;
+	h->sealed.data = itk_buf_mutable_ptr(c->exp_sealed);
+	h->sealed.len = itk_buf_len(c->exp_sealed);
+	c->exp_hdr = h;
+	r = ITK_OK;
+out:
+	itk_buf_free(plain); /* wipes */
+	return r;
+}
+
+/*
+ * Approve: the stored request must exist and be live, its signature must
+ * still verify under its requester's current key, the requester must
+ * still be a supervisor, and the approver must be another supervisor.
+ */
+static itk_err
+pre_approve(req_ctx *c)
+{
+	const itk_pb_op_request_body *rq;
+	itk_err r;
+
+	if (c->rq->approval_id.len != VAULT_APPROVAL_ID_LEN) {
+		c->refusal = "approve needs an approval id";
+		return ITK_E_MISSING;
+	}
+	if ((c->appr_req = itk_buf_new(VAULT_APPROVAL_REQ_MAX)) == NULL) {
+		return ITK_E_NOMEM;
+	}
+	r = vault_ops_approval_get(c->s->o.v, c->rq->approval_id.data,
+				   &c->appr, c->appr_req);
+	if (r == ITK_E_NOT_FOUND) {
+		c->refusal = "no such approval (used, or never made)";
+	}
+	if (r != ITK_OK) {
+		return r;
+	}
+	if (c->appr.expires <= c->now) {
+		c->refusal = "the approval expired: request it again";
+		return ITK_E_KEY_EXPIRED;
+	}
+	if (itk_wire_op_request_decode(c->appr.request, c->appr.request_len,
+				       &c->appr_env) != ITK_OK ||
+	    itk_wire_op_request_body_decode(c->appr_env->body.data,
+					    c->appr_env->body.len,
+					    &c->appr_rq) != ITK_OK ||
+	    !is_two_person(c->appr_rq->command)) {
+		return ITK_E_FORMAT;
+	}
+	rq = c->appr_rq;
+	if ((c->requester = find_operator(c->s, rq->operator_)) == NULL ||
+	    c->requester->key_id != rq->key_id ||
+	    c->requester->key_id != c->appr.key_id ||
+	    itk_verify(ITK_SIG_OPERATOR, c->requester->public_key,
+		       c->appr_env->body.data, c->appr_env->body.len,
+		       c->appr_env->signature.data) != ITK_OK) {
+		c->refusal = "the requester's key is no longer known";
+		return ITK_E_KEY_UNKNOWN;
+	}
+	if (c->requester->role != ITK_ROLE_SUPERVISOR) {
+		c->refusal = "the requester is no longer a supervisor";
+		return ITK_E_PERM;
+	}
+	if (c->requester->key_id == c->op->key_id ||
+	    strcmp(c->requester->name, c->op->name) == 0) {
+		c->refusal = "a second supervisor must approve (two-person "
+			     "rule)";
+		return ITK_E_PERM;
+	}
+	if (rq->command == INTAKE__V1__OPERATOR_COMMAND__OP_EXPORT) {
+		vault_case_view cv;
+		if ((r = vault_get_case(c->s->o.v, rq->case_id.data, &cv)) !=
+		    ITK_OK) {
+			c->refusal = "no such case";
+			return r;
+		}
+		if ((c->op->queues & (1u << cv.queue)) == 0 ||
+		    (c->requester->queues & (1u << cv.queue)) == 0) {
+			c->refusal =
+			    "a case is in a queue the operator may not work";
+			return ITK_E_PERM;
+		}
+		return build_export(c);
+	}
+	return ITK_OK;
+}
+
+/* Runs the approved request in the approver's transaction: the approval
+ * is taken (deleted) first, so two approvals of it never both run. */
+static itk_err
+txn_approve(req_ctx *c)
+{
+	const itk_pb_op_request_body *rq = c->appr_rq;
+	const uint8_t *ids[ITK_OP_BULK_MAX];
+	char hex[2 * VAULT_APPROVAL_ID_LEN + 1], what[VAULT_DETAIL_MAX + 1];
+	char done[VAULT_DETAIL_MAX + 1];
+	vault_actor req_who = {c->requester->key_id, c->requester->name};
+	vault_approval taken;
+	itk_buf *scratch = itk_buf_new(VAULT_APPROVAL_REQ_MAX);
+	vault_case_view cv;
+	size_t n;
+	itk_err r;
+
+	if (scratch == NULL) {
+		return ITK_E_NOMEM;
+	}
+	r = vault_op_approval_take(c->o, c->appr.id, &taken, scratch);
+	if (r == ITK_E_NOT_FOUND) {
+		c->refusal = "no such approval (used, or never made)";
+	}
+	if (r != ITK_OK) {
+		goto out;
+	}
+	if (taken.request_len != c->appr.request_len ||
+	    memcmp(taken.request, c->appr.request, taken.request_len) != 0) {
+		r = ITK_E_INTERNAL; /* ids are random: never another's */
+		goto out;
+	}
+	itk_hex(hex, c->appr.id, VAULT_APPROVAL_ID_LEN);
+	request_detail(rq, what, sizeof(what));
+	request_cases(rq, ids, ITK_OP_BULK_MAX, &n);
+	for (size_t i = 0; i < n; i++) {
+		vault_action act;
+		/* Both supervisors must be allowed the case now. */
+		if ((r = check_access(c, c->requester, ids[i], &cv)) !=
+			ITK_OK ||
+		    (r = check_access(c, c->op, ids[i], &cv)) != ITK_OK) {
+			goto out;
+		}
+		switch (rq->command) {
+		case INTAKE__V1__OPERATOR_COMMAND__OP_BULK_CLOSE:
+			act = VAULT_ACT_CLOSE;
+			snprintf(done, sizeof(done), "%.64s approved-by=%.40s",
+				 rq->text, c->op->name);
+			r = vault_op_close(c->o, ids[i]);
+			break;
+		case INTAKE__V1__OPERATOR_COMMAND__OP_BULK_MOVE: {
+			int q = itk_queue_from_name(rq->queue);
+			act = VAULT_ACT_MOVE;
+			if (q < 0 || (c->op->queues & (1u << q)) == 0 ||
+			    (c->requester->queues & (1u << q)) == 0) {
+				c->refusal = "the operator may not work this "
+					     "queue";
+				r = ITK_E_PERM;
+				goto out;
+			}
+			snprintf(
+			    done, sizeof(done), "%s->%s approved-by=%.40s",
+			    itk_queue_name(cv.queue), rq->queue, c->op->name);
+			r = cv.open ? vault_op_move(c->o, ids[i], (itk_queue)q)
+				    : ITK_OK; /* a closed case stays closed */
+			break;
+		}
+		case INTAKE__V1__OPERATOR_COMMAND__OP_EXPORT:
+			act = VAULT_ACT_EXPORT;
+			snprintf(done, sizeof(done),
+				 "to %.40s approved-by=%.40s", rq->recipient,
+				 c->op->name);
+			r = ITK_OK;
+			break;
+		default:
+			r = ITK_E_INTERNAL;
+			break;
+		}
+		if (r != ITK_OK ||
+		    (r = vault_op_record(c->o, ids[i], c->now, &req_who, act,
+					 done)) != ITK_OK) {
+			goto out;
+		}
+		snprintf(done, sizeof(done), "%.80s approval=%.8s", what, hex);
+		if ((r = vault_op_record(c->o, ids[i], c->now, &c->who,
+					 VAULT_ACT_APPROVE, done)) != ITK_OK) {
+			goto out;
+		}
+	}
+	/* run() records the approval once more, on no case: the log of
+	 * approvals given. */
+	c->has_case = false;
+	snprintf(c->detail, sizeof(c->detail), "%.80s approval=%.8s n=%zu",
+		 what, hex, n);
+	r = ITK_OK;
+out:
+	itk_buf_free(scratch);
+	return r;
+}
+
+static itk_err
+post_approve(req_ctx *c)
+{
+	const uint8_t *ids[ITK_OP_BULK_MAX];
+	vault_case_view cv;
+	size_t n;
+	itk_err r;
+
+	request_cases(c->appr_rq, ids, ITK_OP_BULK_MAX, &n);
+	for (size_t i = 0; i < n; i++) {
+		if ((r = vault_get_case(c->s->o.v, ids[i], &cv)) != ITK_OK ||
+		    (r = push_case(c, &cv)) != ITK_OK) {
+			return r;
+		}
+	}
+	c->resp.export = c->exp_hdr;
+	return ITK_OK;
+}
+
 static const command commands[] = {
     {INTAKE__V1__OPERATOR_COMMAND__OP_QUEUES, R_ANY, 0, VAULT_ACT_QUEUES, NULL,
      NULL, post_queues},
@@ -773,6 +1289,16 @@ static const command commands[] = {
     {INTAKE__V1__OPERATOR_COMMAND__OP_PHONE_INTAKE,
      ROLE(ITK_ROLE_PHONE) | ROLE(ITK_ROLE_SUPERVISOR), 0,
      VAULT_ACT_PHONE_INTAKE, pre_phone, txn_phone, post_case},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_EXPORT, R_SUP, F_CASE | F_TWO,
+     VAULT_ACT_APPROVAL_REQUEST, NULL, txn_request, NULL},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_BULK_CLOSE, R_SUP, F_TWO,
+     VAULT_ACT_APPROVAL_REQUEST, NULL, txn_request, NULL},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_BULK_MOVE, R_SUP, F_QUEUE | F_TWO,
+     VAULT_ACT_APPROVAL_REQUEST, NULL, txn_request, NULL},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_APPROVE, R_SUP, 0, VAULT_ACT_APPROVE,
+     pre_approve, txn_approve, post_approve},
+    {INTAKE__V1__OPERATOR_COMMAND__OP_PENDING, R_SUP, 0, VAULT_ACT_PENDING,
+     NULL, NULL, post_pending},
 };
 
 static const command *
@@ -790,9 +1316,10 @@ static const char *
 command_name(Intake__V1__OperatorCommand cmd)
 {
 	static const char *const names[] = {
-	    "?",     "queues",  "next",   "release",     "show",
-	    "reply", "note",    "tag",    "move",        "escalate",
-	    "close", "history", "search", "phone-intake"};
+	    "?",          "queues",    "next",    "release",      "show",
+	    "reply",      "note",      "tag",     "move",         "escalate",
+	    "close",      "history",   "search",  "phone-intake", "export",
+	    "bulk-close", "bulk-move", "approve", "pending"};
 
 	return (unsigned)cmd < sizeof(names) / sizeof(names[0]) ? names[cmd]
 								: "?";
@@ -826,6 +1353,9 @@ opd_new(const opd_options *o, opd **out)
 	}
 	if (s->o.skew_seconds == 0) {
 		s->o.skew_seconds = DEFAULT_SKEW_S;
+	}
+	if (s->o.approval_seconds == 0) {
+		s->o.approval_seconds = DEFAULT_APPROVAL_S;
 	}
 	r = itk_keystore_list(o->keys_dir, e, OPERATORS_MAX, &n, bad,
 			      sizeof(bad));
@@ -1036,6 +1566,8 @@ opd_handle(opd *s, const uint8_t *req, size_t n, uint64_t now, itk_buf *out)
 		goto out;
 	}
 	c.rq = rq;
+	c.raw = req;
+	c.raw_len = n;
 	if ((r = authenticate(&c, env, &cmd)) != ITK_OK) {
 		goto out;
 	}
@@ -1068,6 +1600,10 @@ out:
 		wk_reply_fini(&c.reply);
 	}
 	itk_buf_free(c.sealed);
+	itk_buf_free(c.exp_sealed);
+	itk_buf_free(c.appr_req);
+	itk_wire_free(c.appr_rq);
+	itk_wire_free(c.appr_env);
 	arena_free(&c.a);
 	itk_wire_free(rq);
 	itk_wire_free(env);

@@ -33,6 +33,7 @@ typedef struct {
 	const triage_rules *rules; /* borrowed; for phone intake */
 	uint64_t lease_seconds;    /* how long "next" claims a case; 0: 900 */
 	uint64_t skew_seconds;     /* accepted clock difference; 0: 120 */
+	uint64_t approval_seconds; /* two-person requests live; 0: 3600 */
 } opd_options;
 
 typedef struct opd opd;

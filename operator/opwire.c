@@ -157,3 +157,98 @@ out:
 	itk_wire_free(env);
 	return r;
 }
+
+itk_err
+op_export_sign(const uint8_t sk[static ITK_SIGN_SK_LEN],
+	       const uint8_t pk[static ITK_SIGN_PK_LEN], const char *name,
+	       const itk_pb_case_export_header *hdr, itk_buf *out)
+{
+	itk_pb_case_export file = INTAKE__V1__CASE_EXPORT__INIT;
+	itk_pb_case_export_header signed_hdr = *hdr; /* hdr stays as is */
+	uint8_t sig[ITK_SIG_LEN];
+	itk_buf *h = NULL;
+	itk_err r;
+
+	signed_hdr.signer = (char *)name;
+	signed_hdr.signer_pk.data = (uint8_t *)pk;
+	signed_hdr.signer_pk.len = ITK_SIGN_PK_LEN;
+	if ((h = itk_buf_new(ITK_EXPORT_MAX)) == NULL) {
+		return ITK_E_NOMEM;
+	}
+	if ((r = itk_wire_pack(&signed_hdr.base, h)) != ITK_OK ||
+	    (r = itk_sign(ITK_SIG_EXPORT, sk, itk_buf_ptr(h), itk_buf_len(h),
+			  sig)) != ITK_OK) {
+		goto out;
+	}
+	file.header.data = (uint8_t *)itk_buf_ptr(h);
+	file.header.len = itk_buf_len(h);
+	file.signature.data = sig;
+	file.signature.len = sizeof(sig);
+	r = itk_wire_pack(&file.base, out);
+out:
+	itk_buf_free(h);
+	return r;
+}
+
+itk_err
+op_export_open(const uint8_t *p, size_t len,
+	       const uint8_t rpk[static ITK_PK_LEN],
+	       const uint8_t rsk[static ITK_SK_LEN],
+	       const uint8_t *want_signer, itk_pb_case_export_header **hdr,
+	       itk_pb_case_export_body **body)
+{
+	itk_pb_case_export *file = NULL;
+	itk_pb_case_export_header *h = NULL;
+	itk_pb_case_export_body *b = NULL;
+	itk_buf *plain = NULL;
+	itk_err r;
+
+	*hdr = NULL;
+	*body = NULL;
+	if ((r = itk_wire_case_export_decode(p, len, &file)) != ITK_OK ||
+	    (r = itk_wire_case_export_header_decode(
+		 file->header.data, file->header.len, &h)) != ITK_OK) {
+		goto out;
+	}
+	/* The signature first: nothing of an unsigned file is believed. */
+	if ((r = itk_verify(ITK_SIG_EXPORT, h->signer_pk.data,
+			    file->header.data, file->header.len,
+			    file->signature.data)) != ITK_OK) {
+		goto out;
+	}
+	if (want_signer != NULL &&
+	    sodium_memcmp(want_signer, h->signer_pk.data, ITK_SIGN_PK_LEN) !=
+		0) {
+		r = ITK_E_VERIFY;
+		goto out;
+	}
+	if (sodium_memcmp(rpk, h->recipient_pk.data, ITK_PK_LEN) != 0) {
+		r = ITK_E_KEY_UNKNOWN;
+		goto out;
+	}
+	if ((plain = itk_buf_new(ITK_EXPORT_PLAIN_MAX)) == NULL) {
+		r = ITK_E_NOMEM;
+		goto out;
+	}
+	if ((r = itk_open(rpk, rsk, h->sealed.data, h->sealed.len, plain)) !=
+		ITK_OK ||
+	    (r = itk_wire_case_export_body_decode(
+		 itk_buf_ptr(plain), itk_buf_len(plain), &b)) != ITK_OK) {
+		goto out;
+	}
+	if (sodium_memcmp(b->case_id.data, h->case_id.data, ITK_HASH_LEN) !=
+	    0) {
+		r = ITK_E_VERIFY;
+		goto out;
+	}
+	*hdr = h;
+	*body = b;
+	h = NULL; /* transferred */
+	b = NULL;
+out:
+	itk_wire_free(b);
+	itk_wire_free(h);
+	itk_wire_free(file);
+	itk_buf_free(plain); /* wipes */
+	return r;
+}

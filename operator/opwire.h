@@ -58,4 +58,32 @@ itk_err op_response_open(const uint8_t sk[static ITK_SIGN_SK_LEN],
 			 const uint8_t *p, size_t len, char *msg,
 			 size_t msglen, itk_pb_op_response_body **out) ITK_WUR;
 
+/*
+ * Case export files (docs/operations.md "export"): CaseExport{header,
+ * signature}, signature = Ed25519 over "intake-v1 case-export" 0x00 ||
+ * header.  op_export_sign signs hdr with signer and signer_pk set to
+ * (name, pk) (hdr itself is left as it is) and appends the file's bytes
+ * to out.
+ */
+itk_err op_export_sign(const uint8_t sk[static ITK_SIGN_SK_LEN],
+		       const uint8_t pk[static ITK_SIGN_PK_LEN],
+		       const char *name, const itk_pb_case_export_header *hdr,
+		       itk_buf *out) ITK_WUR;
+
+/*
+ * Reads an export file: decodes it under its caps, checks the signature
+ * against the signer key it names (and, if want_signer is not NULL, that
+ * this key is want_signer: ITK_E_VERIFY otherwise), checks that it was
+ * sealed to rpk (ITK_E_KEY_UNKNOWN otherwise), opens the body with (rpk,
+ * rsk) and checks that it names the header's case.  On ITK_OK *hdr and
+ * *body are the caller's (itk_wire_free; the body holds plaintext: it is
+ * the caller's to show and forget).
+ */
+itk_err op_export_open(const uint8_t *p, size_t len,
+		       const uint8_t rpk[static ITK_PK_LEN],
+		       const uint8_t rsk[static ITK_SK_LEN],
+		       const uint8_t *want_signer,
+		       itk_pb_case_export_header **hdr,
+		       itk_pb_case_export_body **body) ITK_WUR;
+
 #endif

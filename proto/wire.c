@@ -305,8 +305,20 @@ check_op_request_body(const itk_pb_op_request_body *m)
 	    (m->case_id.len != 0 && !len_is(m->case_id, ITK_HASH_LEN))) {
 		return ITK_E_RANGE;
 	}
-	if (strlen(m->text) > ITK_OP_TEXT_MAX) {
+	if (strlen(m->text) > ITK_OP_TEXT_MAX ||
+	    m->n_case_ids > ITK_OP_BULK_MAX) {
 		return ITK_E_TOO_BIG;
+	}
+	for (size_t i = 0; i < m->n_case_ids; i++) {
+		if (!len_is(m->case_ids[i], ITK_HASH_LEN)) {
+			return ITK_E_RANGE;
+		}
+	}
+	if ((m->recipient_pk.len != 0 &&
+	     !len_is(m->recipient_pk, ITK_PK_LEN)) ||
+	    (m->approval_id.len != 0 &&
+	     !len_is(m->approval_id, ITK_OP_APPROVAL_ID_LEN))) {
+		return ITK_E_RANGE;
 	}
 	return ITK_OK;
 }
@@ -351,6 +363,61 @@ check_op_response_body(const itk_pb_op_response_body *m)
 			return ITK_E_RANGE;
 		}
 	}
+	for (size_t i = 0; i < m->n_approvals; i++) {
+		const Intake__V1__Approval *a = m->approvals[i];
+		if (!len_is(a->approval_id, ITK_OP_APPROVAL_ID_LEN) ||
+		    a->n_case_ids > ITK_OP_BULK_MAX) {
+			return ITK_E_RANGE;
+		}
+		for (size_t j = 0; j < a->n_case_ids; j++) {
+			if (!len_is(a->case_ids[j], ITK_HASH_LEN)) {
+				return ITK_E_RANGE;
+			}
+		}
+	}
+	return ITK_OK;
+}
+
+static itk_err
+check_case_export(const itk_pb_case_export *m)
+{
+	if (m->header.len == 0) {
+		return ITK_E_MISSING;
+	}
+	return len_is(m->signature, ITK_SIG_LEN) ? ITK_OK : ITK_E_RANGE;
+}
+
+static itk_err
+check_case_export_header(const itk_pb_case_export_header *m)
+{
+	if (m->version != ITK_WIRE_VERSION) {
+		return ITK_E_VERSION;
+	}
+	if (!len_is(m->case_id, ITK_HASH_LEN) ||
+	    !len_is(m->recipient_pk, ITK_PK_LEN) ||
+	    !len_is(m->signer_pk, ITK_SIGN_PK_LEN) ||
+	    !itk_sealed_len_ok(m->sealed.len) ||
+	    m->sealed.len > ITK_EXPORT_PLAIN_MAX + ITK_SEAL_OVERHEAD) {
+		return ITK_E_RANGE;
+	}
+	return ITK_OK;
+}
+
+static itk_err
+check_case_export_body(const itk_pb_case_export_body *m)
+{
+	if (m->version != ITK_WIRE_VERSION) {
+		return ITK_E_VERSION;
+	}
+	if (!len_is(m->case_id, ITK_HASH_LEN) || m->summary == NULL ||
+	    check_case_summary(m->summary) != ITK_OK) {
+		return ITK_E_RANGE;
+	}
+	for (size_t i = 0; i < m->n_messages; i++) {
+		if (!len_is(m->messages[i]->submission_id, ITK_HASH_LEN)) {
+			return ITK_E_RANGE;
+		}
+	}
 	return ITK_OK;
 }
 
@@ -366,6 +433,14 @@ DECODER(itk_wire_op_response_decode, itk_pb_op_response,
 DECODER(itk_wire_op_response_body_decode, itk_pb_op_response_body,
 	intake__v1__operator_response_body__descriptor,
 	ITK_OP_RESPONSE_BODY_MAX, check_op_response_body)
+DECODER(itk_wire_case_export_decode, itk_pb_case_export,
+	intake__v1__case_export__descriptor, ITK_EXPORT_MAX, check_case_export)
+DECODER(itk_wire_case_export_header_decode, itk_pb_case_export_header,
+	intake__v1__case_export_header__descriptor, ITK_EXPORT_MAX,
+	check_case_export_header)
+DECODER(itk_wire_case_export_body_decode, itk_pb_case_export_body,
+	intake__v1__case_export_body__descriptor, ITK_EXPORT_PLAIN_MAX,
+	check_case_export_body)
 
 /* ------------------------------------------------------------ chat */
 

@@ -36,6 +36,12 @@
 #define ITK_OP_RESPONSE_BODY_MAX (1024u * 1024u)
 #define ITK_OP_NONCE_LEN         16u
 #define ITK_OP_TEXT_MAX          (32u * 1024u) /* reply, note, phone text */
+#define ITK_OP_BULK_MAX          256u /* case ids of one bulk action */
+#define ITK_OP_APPROVAL_ID_LEN   16u
+/* A case export file (CaseExport): its sealed body is at most the
+ * 128 KiB padding bucket, so that it fits in one operator answer. */
+#define ITK_EXPORT_PLAIN_MAX (128u * 1024u)
+#define ITK_EXPORT_MAX       (ITK_EXPORT_PLAIN_MAX + 48u + 4096u)
 /* Chat frames (WebSocket): a submission, or a stored Reply (the largest
  * sealed box plus its few fields), with room for the frame's own fields. */
 #define ITK_CHAT_CLIENT_MAX (ITK_SUBMISSION_MAX + 64u)
@@ -57,6 +63,9 @@ typedef Intake__V1__OperatorRequest itk_pb_op_request;
 typedef Intake__V1__OperatorRequestBody itk_pb_op_request_body;
 typedef Intake__V1__OperatorResponse itk_pb_op_response;
 typedef Intake__V1__OperatorResponseBody itk_pb_op_response_body;
+typedef Intake__V1__CaseExport itk_pb_case_export;
+typedef Intake__V1__CaseExportHeader itk_pb_case_export_header;
+typedef Intake__V1__CaseExportBody itk_pb_case_export_body;
 typedef Intake__V1__ChatClientFrame itk_pb_chat_client;
 typedef Intake__V1__ChatServerFrame itk_pb_chat_server;
 
@@ -108,6 +117,18 @@ itk_err itk_wire_op_response_decode(const uint8_t *p, size_t len,
 itk_err
 itk_wire_op_response_body_decode(const uint8_t *p, size_t len,
 				 itk_pb_op_response_body **out) ITK_WUR;
+/* Case export (docs/operations.md "export"): the file (header non-empty,
+ * 64-byte signature), its header (version, case id 32, recipient and
+ * signer keys 32, sealed of a sealed-box size) and the opened body
+ * (version, case id 32, every id 32). */
+itk_err itk_wire_case_export_decode(const uint8_t *p, size_t len,
+				    itk_pb_case_export **out) ITK_WUR;
+itk_err
+itk_wire_case_export_header_decode(const uint8_t *p, size_t len,
+				   itk_pb_case_export_header **out) ITK_WUR;
+itk_err
+itk_wire_case_export_body_decode(const uint8_t *p, size_t len,
+				 itk_pb_case_export_body **out) ITK_WUR;
 /* Chat frames (docs/chat.md): version 1, exactly one kind set (else
  * ITK_E_MISSING), a non-empty submission, 32-byte mailbox ids, and each
  * payload within its own message's cap (ITK_E_TOO_BIG). */

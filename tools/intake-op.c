@@ -11,6 +11,7 @@
  * $INTAKE_KEYS_PASSPHRASE, or typed at the terminal), url (the service:
  * ipc:// or tls+tcp://), templates (reply templates file).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <sodium.h>
 
 #include "buf.h"
 #include "config.h"
@@ -36,6 +38,7 @@
 #define EXIT_USAGE   2
 #define EXIT_REFUSED 3
 #define FIELDS_MAX   16u
+#define ARGS_MAX     (2 + ITK_OP_BULK_MAX)
 
 typedef struct {
 	const char *config, *key_file, *pass_file, *url, *templates;
@@ -46,57 +49,239 @@ typedef struct {
 	Intake__V1__Field fields[FIELDS_MAX];
 	Intake__V1__Field *fieldp[FIELDS_MAX];
 	size_t n_fields;
-	char *args[4];
+	const char *to, *out, *signer_pub;
+	bool help;
+	char *args[ARGS_MAX];
 	int n_args;
 	itk_secret_key *key;
 } opts;
 
 typedef struct {
 	const char *name;
-	Intake__V1__OperatorCommand cmd;
-	int nargs; /* positional arguments after the command */
+	Intake__V1__OperatorCommand cmd; /* OP_UNSPECIFIED: local only */
+	int min_args, max_args; /* positional arguments after the command */
 	const char *usage;
+	const char *help; /* one paragraph, for COMMAND --help */
 } subcommand;
 
+#define OPC(x) INTAKE__V1__OPERATOR_COMMAND__OP_##x
+
 static const subcommand subcommands[] = {
-    {"queues", INTAKE__V1__OPERATOR_COMMAND__OP_QUEUES, 0, "queues"},
-    {"next", INTAKE__V1__OPERATOR_COMMAND__OP_NEXT, 1, "next QUEUE"},
-    {"release", INTAKE__V1__OPERATOR_COMMAND__OP_RELEASE, 1, "release CASE"},
-    {"show", INTAKE__V1__OPERATOR_COMMAND__OP_SHOW, 1, "show CASE"},
-    {"reply", INTAKE__V1__OPERATOR_COMMAND__OP_REPLY, 1,
-     "reply CASE [--text T | --template received|safe-surrender] "
-     "(else stdin or $EDITOR)"},
-    {"note", INTAKE__V1__OPERATOR_COMMAND__OP_NOTE, 1, "note CASE --text T"},
-    {"tag", INTAKE__V1__OPERATOR_COMMAND__OP_TAG, 2,
-     "tag CASE TAG [--remove]"},
-    {"move", INTAKE__V1__OPERATOR_COMMAND__OP_MOVE, 2, "move CASE QUEUE"},
-    {"escalate", INTAKE__V1__OPERATOR_COMMAND__OP_ESCALATE, 1,
-     "escalate CASE"},
-    {"close", INTAKE__V1__OPERATOR_COMMAND__OP_CLOSE, 2, "close CASE REASON"},
-    {"history", INTAKE__V1__OPERATOR_COMMAND__OP_HISTORY, 1, "history CASE"},
-    {"search", INTAKE__V1__OPERATOR_COMMAND__OP_SEARCH, 0,
+    {"queues", OPC(QUEUES), 0, 0, "queues",
+     "Per queue of yours: open cases by urgency, age of the oldest, "
+     "claimed and free."},
+    {"next", OPC(NEXT), 1, 1, "next QUEUE",
+     "Claims the most urgent, oldest free case of QUEUE (surrender, "
+     "captivity, casualty, other) for the service's lease time."},
+    {"release", OPC(RELEASE), 1, 1, "release CASE",
+     "Gives a claimed case back to its queue (supervisors: anyone's)."},
+    {"show", OPC(SHOW), 1, 1, "show CASE",
+     "The whole thread, decrypted, with notes, replies sent and history."},
+    {"reply", OPC(REPLY), 1, 1,
+     "reply CASE [--text T | --template received|safe-surrender]",
+     "Seals a reply to the submitter's reply key and queues it for their "
+     "mailbox.  Text from --text, a template in the case's language, "
+     "standard input, or $EDITOR."},
+    {"note", OPC(NOTE), 1, 1, "note CASE --text T",
+     "An internal note, encrypted in the vault, never sent."},
+    {"tag", OPC(TAG), 2, 2, "tag CASE TAG [--remove]",
+     "Adds (or removes) a tag: 1..32 of a-z 0-9 _ -."},
+    {"move", OPC(MOVE), 2, 2, "move CASE QUEUE",
+     "Moves an open case to another of your queues."},
+    {"escalate", OPC(ESCALATE), 1, 1, "escalate CASE",
+     "Sets the case's urgency to critical."},
+    {"close", OPC(CLOSE), 2, 2, "close CASE REASON",
+     "Closes a case; REASON is a short code stored in the clear "
+     "(surrendered, duplicate, answered): never case content."},
+    {"history", OPC(HISTORY), 1, 1, "history CASE",
+     "Who did what to the case, and when."},
+    {"search", OPC(SEARCH), 0, 0,
      "search [--state open|closed] [--queue Q] [--tag T] [--since UNIX] "
-     "[--until UNIX] [--limit N]"},
-    {"phone-intake", INTAKE__V1__OPERATOR_COMMAND__OP_PHONE_INTAKE, 0,
+     "[--until UNIX] [--limit N]",
+     "Finds cases by metadata only; there is no search by content."},
+    {"phone-intake", OPC(PHONE_INTAKE), 0, 0,
      "phone-intake --text T [--lang ru|uk|en] "
-     "[--category surrender|relative|other] [--field NAME=VALUE]..."},
+     "[--category surrender|relative|other] [--field NAME=VALUE]...",
+     "Enters a call as a case: sealed to the intake key, triaged and "
+     "stored like a web case."},
+    {"export", OPC(EXPORT), 1, 1, "export CASE --to RECIPIENT.pub",
+     "Supervisors: asks to hand a case over, sealed to the recipient's key "
+     "(a .pub from intake-keys, operator or intake kind).  Two-person "
+     "rule: nothing leaves until another supervisor approves; prints the "
+     "approval id."},
+    {"bulk-close", OPC(BULK_CLOSE), 2, ARGS_MAX - 1,
+     "bulk-close REASON CASE...",
+     "Supervisors: asks to close up to 256 cases; runs when another "
+     "supervisor approves."},
+    {"bulk-move", OPC(BULK_MOVE), 2, ARGS_MAX - 1, "bulk-move QUEUE CASE...",
+     "Supervisors: asks to move up to 256 cases; runs when another "
+     "supervisor approves."},
+    {"pending", OPC(PENDING), 0, 0, "pending",
+     "Supervisors: the requests waiting for a second supervisor."},
+    {"approve", OPC(APPROVE), 1, 1, "approve ID [--out FILE]",
+     "Supervisors: approves another supervisor's request, which runs now. "
+     "For an export, writes the file signed by your key (--out, default "
+     "case-<id>.itx, mode 0600)."},
+    {"open-export", OPC(UNSPECIFIED), 1, 1,
+     "open-export FILE --key RECIPIENT.key [--signer-pub SIGNER.pub]",
+     "Reads an export file with the recipient's secret key (no service "
+     "needed): checks the signature (and that the signer is SIGNER.pub), "
+     "then shows the case."},
 };
 #define N_SUB (sizeof(subcommands) / sizeof(subcommands[0]))
 
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-		"usage: intake-op [--config FILE] [--json] COMMAND ...\n\n");
+	fprintf(f, "usage: intake-op [--config FILE] [--key FILE] [--url URL] "
+		   "[--json] COMMAND ...\n\n");
 	for (size_t i = 0; i < N_SUB; i++) {
 		fprintf(f, "  %s\n", subcommands[i].usage);
 	}
-	fprintf(f, "\nConfig keys: key_file, passphrase_file, url, templates"
-		   " ($INTAKE_OP_CONFIG).\nExit codes: 0 done, 1 failed, 2 "
+	fprintf(f, "\nintake-op COMMAND --help says more.\nConfig keys: "
+		   "key_file, passphrase_file, url, templates "
+		   "($INTAKE_OP_CONFIG).\nExit codes: 0 done, 1 failed, 2 "
 		   "usage, 3 refused by the service.\n");
 }
 
+static void
+usage_one(FILE *f, const subcommand *sc)
+{
+	fprintf(f, "usage: intake-op [--config FILE] [--json] %s\n\n%s\n",
+		sc->usage, sc->help);
+}
+
 /* ------------------------------------------------------------ output */
+
+/*
+ * Aligned tables: cells are collected, then each column is as wide as its
+ * widest cell (in characters: UTF-8 continuation bytes do not count).
+ * Bold headers and red critical rows only on a terminal (o->color).
+ */
+typedef struct {
+	size_t ncol, n, cap;
+	char **cell; /* row-major, n cells */
+	bool *alert; /* per row */
+} table;
+
+static void
+tbl_init(table *t, size_t ncol)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncol = ncol;
+}
+
+static void tbl_cell(table *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+tbl_cell(table *t, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		char **nc = realloc(t->cell, cap * sizeof(*nc));
+		bool *na;
+		if (nc == NULL) {
+			return;
+		}
+		t->cell = nc;
+		if ((na = realloc(t->alert, (cap / t->ncol + 1) *
+						sizeof(*na))) == NULL) {
+			return;
+		}
+		t->alert = na;
+		t->cap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if ((t->cell[t->n] = strdup(buf)) == NULL) {
+		return;
+	}
+	if (t->n % t->ncol == 0) {
+		t->alert[t->n / t->ncol] = false;
+	}
+	t->n++;
+}
+
+/* Marks the row being filled (or just filled) as an alert. */
+static void
+tbl_alert(table *t)
+{
+	if (t->n > 0) {
+		t->alert[(t->n - 1) / t->ncol] = true;
+	}
+}
+
+static size_t
+u8len(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++) {
+		n += ((unsigned char)*s & 0xC0u) != 0x80u;
+	}
+	return n;
+}
+
+static void
+tbl_row(const opts *o, const table *t, const char *const *cells,
+	const size_t *w, const char *on)
+{
+	if (o->color && on != NULL) {
+		fputs(on, stdout);
+	}
+	for (size_t c = 0; c < t->ncol; c++) {
+		fputs(cells[c], stdout);
+		if (c + 1 < t->ncol) {
+			for (size_t k = u8len(cells[c]); k < w[c] + 2; k++) {
+				putchar(' ');
+			}
+		}
+	}
+	if (o->color && on != NULL) {
+		fputs("\033[0m", stdout);
+	}
+	putchar('\n');
+}
+
+static void
+tbl_print(const opts *o, const table *t, const char *const *head)
+{
+	size_t w[16] = {0};
+
+	if (t->ncol > 16) {
+		return;
+	}
+	for (size_t c = 0; c < t->ncol; c++) {
+		w[c] = u8len(head[c]);
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		size_t l = u8len(t->cell[i]);
+		if (l > w[i % t->ncol]) {
+			w[i % t->ncol] = l;
+		}
+	}
+	tbl_row(o, t, head, w, "\033[1m");
+	for (size_t r = 0; r * t->ncol < t->n; r++) {
+		tbl_row(o, t, (const char *const *)t->cell + r * t->ncol, w,
+			t->alert[r] ? "\033[31m" : NULL);
+	}
+}
+
+static void
+tbl_free(table *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->cell[i]);
+	}
+	free(t->cell);
+	free(t->alert);
+	memset(t, 0, sizeof(*t));
+}
 
 static void
 hdr(const opts *o, const char *s)
@@ -198,36 +383,55 @@ print_cases(const opts *o, const itk_pb_op_response_body *b)
 		printf("no cases\n");
 		return;
 	}
-	hdr(o, "CASE                                                          "
-	       "    "
-	       "QUEUE      URGENCY   LANG  AGE   MSGS  STATE   CLAIMED BY    "
-	       "TAGS");
-	for (size_t i = 0; i < b->n_cases; i++) {
-		const Intake__V1__CaseSummary *c = b->cases[i];
-		char hex[2 * ITK_HASH_LEN + 1], age[32];
-		itk_hex(hex, c->case_id.data, ITK_HASH_LEN);
-		fmt_age(c->created, now, age);
-		printf("%-64s  %-10s %-9s %-5s %-5s %-5u %-7s %-13s ", hex,
-		       c->queue, c->urgency, c->language, age, c->messages,
-		       c->open ? "open" : "closed",
-		       c->lease_holder[0] ? c->lease_holder : "-");
-		for (size_t j = 0; j < c->n_tags; j++) {
-			printf("%s%s", j ? "," : "", c->tags[j]);
+	{
+		static const char *const head[] = {
+		    "CASE", "QUEUE", "URGENCY",    "LANG", "AGE",
+		    "MSGS", "STATE", "CLAIMED BY", "TAGS"};
+		table t;
+		tbl_init(&t, 9);
+		for (size_t i = 0; i < b->n_cases; i++) {
+			const Intake__V1__CaseSummary *c = b->cases[i];
+			char hex[2 * ITK_HASH_LEN + 1], age[32], tags[256];
+			size_t at = 0;
+			itk_hex(hex, c->case_id.data, ITK_HASH_LEN);
+			fmt_age(c->created, now, age);
+			tags[0] = '\0';
+			for (size_t j = 0; j < c->n_tags && at < sizeof(tags);
+			     j++) {
+				int k =
+				    snprintf(tags + at, sizeof(tags) - at,
+					     "%s%s", j ? "," : "", c->tags[j]);
+				at += k > 0 ? (size_t)k : 0;
+			}
+			tbl_cell(&t, "%s", hex);
+			tbl_cell(&t, "%s", c->queue);
+			tbl_cell(&t, "%s", c->urgency);
+			tbl_cell(&t, "%s", c->language);
+			tbl_cell(&t, "%s", age);
+			tbl_cell(&t, "%u", c->messages);
+			tbl_cell(&t, "%s", c->open ? "open" : "closed");
+			tbl_cell(&t, "%s",
+				 c->lease_holder[0] ? c->lease_holder : "-");
+			tbl_cell(&t, "%s", tags[0] ? tags : "-");
+			if (strcmp(c->urgency, "critical") == 0 && c->open) {
+				tbl_alert(&t);
+			}
 		}
-		printf("\n");
+		tbl_print(o, &t, head);
+		tbl_free(&t);
 	}
 }
 
 static void
 print_queues(const opts *o, const itk_pb_op_response_body *b)
 {
+	static const char *const head[] = {"QUEUE",   "CRITICAL", "HIGH",
+					   "NORMAL",  "LOW",      "OLDEST",
+					   "CLAIMED", "FREE"};
 	uint64_t now = (uint64_t)time(NULL);
+	table t;
 
-	if (!o->json) {
-		hdr(o,
-		    "QUEUE      CRITICAL  HIGH  NORMAL  LOW  OLDEST  CLAIMED  "
-		    "FREE");
-	}
+	tbl_init(&t, 8);
 	for (size_t i = 0; i < b->n_queues; i++) {
 		const Intake__V1__QueueSummary *q = b->queues[i];
 		uint32_t u[4] = {0, 0, 0, 0};
@@ -244,21 +448,34 @@ print_queues(const opts *o, const itk_pb_op_response_body *b)
 			       q->queue, u[0], u[1], u[2], u[3],
 			       (unsigned long long)q->oldest, q->claimed,
 			       q->free);
-		} else {
-			printf("%-10s %-9u %-5u %-7u %-4u %-7s %-8u %u\n",
-			       q->queue, u[0], u[1], u[2], u[3], age,
-			       q->claimed, q->free);
+			continue;
+		}
+		tbl_cell(&t, "%s", q->queue);
+		tbl_cell(&t, "%u", u[0]);
+		tbl_cell(&t, "%u", u[1]);
+		tbl_cell(&t, "%u", u[2]);
+		tbl_cell(&t, "%u", u[3]);
+		tbl_cell(&t, "%s", age);
+		tbl_cell(&t, "%u", q->claimed);
+		tbl_cell(&t, "%u", q->free);
+		if (u[0] > 0) {
+			tbl_alert(&t);
 		}
 	}
+	if (!o->json) {
+		tbl_print(o, &t, head);
+	}
+	tbl_free(&t);
 }
 
 static void
 print_history(const opts *o, const itk_pb_op_response_body *b)
 {
-	if (!o->json && b->n_history > 0) {
-		hdr(o,
-		    "WHEN              OPERATOR        ACTION        DETAIL");
-	}
+	static const char *const head[] = {"WHEN", "OPERATOR", "ACTION",
+					   "DETAIL"};
+	table t;
+
+	tbl_init(&t, 4);
 	for (size_t i = 0; i < b->n_history; i++) {
 		const Intake__V1__ActionEntry *e = b->history[i];
 		char when[32];
@@ -273,9 +490,80 @@ print_history(const opts *o, const itk_pb_op_response_body *b)
 			continue;
 		}
 		fmt_time(e->at, when);
-		printf("%-17s %-15s %-13s %s\n", when, e->operator_, e->action,
-		       e->detail);
+		tbl_cell(&t, "%s", when);
+		tbl_cell(&t, "%s", e->operator_);
+		tbl_cell(&t, "%s", e->action);
+		tbl_cell(&t, "%s", e->detail);
 	}
+	if (!o->json && b->n_history > 0) {
+		tbl_print(o, &t, head);
+	}
+	tbl_free(&t);
+}
+
+static const char *
+command_word(Intake__V1__OperatorCommand cmd)
+{
+	for (size_t i = 0; i < N_SUB; i++) {
+		if (subcommands[i].cmd == cmd) {
+			return subcommands[i].name;
+		}
+	}
+	return "?";
+}
+
+static void
+print_approvals(const opts *o, const itk_pb_op_response_body *b)
+{
+	static const char *const head[] = {
+	    "APPROVAL", "REQUESTED BY", "COMMAND", "CASES", "EXPIRES", "WHAT"};
+	uint64_t now = (uint64_t)time(NULL);
+	table t;
+
+	if (!o->json && b->n_approvals == 0) {
+		printf("no requests waiting\n");
+		return;
+	}
+	tbl_init(&t, 6);
+	for (size_t i = 0; i < b->n_approvals; i++) {
+		const Intake__V1__Approval *a = b->approvals[i];
+		char id[2 * ITK_OP_APPROVAL_ID_LEN + 1], left[32];
+		itk_hex(id, a->approval_id.data, ITK_OP_APPROVAL_ID_LEN);
+		if (o->json) {
+			printf("{\"type\":\"approval\",\"approval\":\"%s\","
+			       "\"requested_by\":",
+			       id);
+			jstr(a->requested_by);
+			printf(",\"command\":\"%s\",\"requested_at\":%llu,"
+			       "\"expires\":%llu,\"detail\":",
+			       command_word(a->command),
+			       (unsigned long long)a->requested_at,
+			       (unsigned long long)a->expires);
+			jstr(a->detail);
+			printf(",\"cases\":[");
+			for (size_t j = 0; j < a->n_case_ids; j++) {
+				printf(j ? "," : "");
+				jhex(&a->case_ids[j]);
+			}
+			printf("]}\n");
+			continue;
+		}
+		snprintf(
+		    left, sizeof(left), "in %llum",
+		    (unsigned long long)(a->expires > now
+					     ? (a->expires - now + 59) / 60
+					     : 0));
+		tbl_cell(&t, "%s", id);
+		tbl_cell(&t, "%s", a->requested_by);
+		tbl_cell(&t, "%s", command_word(a->command));
+		tbl_cell(&t, "%zu", a->n_case_ids);
+		tbl_cell(&t, "%s", left);
+		tbl_cell(&t, "%s", a->detail);
+	}
+	if (!o->json) {
+		tbl_print(o, &t, head);
+	}
+	tbl_free(&t);
 }
 
 static void
@@ -560,18 +848,180 @@ out:
 
 /* ------------------------------------------------------------ main */
 
+/*
+ * A recipient's public key file (.pub, or the public header of a .key):
+ * an operator key (Ed25519, converted to X25519 as the service does for
+ * answers) or an intake-kind key (X25519).  pk receives the X25519 key.
+ */
+static itk_err
+recipient_load(const char *path, itk_key_info *ri, uint8_t pk[ITK_PK_LEN])
+{
+	itk_err r;
+
+	if ((r = itk_key_info_load(path, ri)) != ITK_OK) {
+		return r;
+	}
+	switch (ri->kind) {
+	case ITK_KEY_OPERATOR:
+		return itk_sign_pk_to_box_pk(ri->public_key, pk);
+	case ITK_KEY_INTAKE:
+		memcpy(pk, ri->public_key, ITK_PK_LEN);
+		return ITK_OK;
+	default:
+		return ITK_E_RANGE;
+	}
+}
+
+/* Approve of an export: sign the header with this operator's key and
+ * write the file (0600, never over an existing file). */
+static int
+write_export(const opts *o, const Intake__V1__CaseExportHeader *h)
+{
+	const itk_key_info *ki = itk_key_info_of(o->key);
+	char path[128], hex[2 * ITK_HASH_LEN + 1];
+	const char *out = o->out;
+	itk_buf *file = itk_buf_new(ITK_EXPORT_MAX);
+	itk_err r;
+	int rc = EXIT_FAIL;
+
+	if (file == NULL) {
+		return EXIT_FAIL;
+	}
+	itk_hex(hex, h->case_id.data, ITK_HASH_LEN);
+	if (out == NULL) {
+		snprintf(path, sizeof(path), "case-%.16s.itx", hex);
+		out = path;
+	}
+	if ((r = op_export_sign(itk_key_secret(o->key), itk_key_public(o->key),
+				ki->name, h, file)) != ITK_OK ||
+	    (r = itk_file_write_atomic(out, itk_buf_ptr(file),
+				       itk_buf_len(file), 0600, 1)) !=
+		ITK_OK) {
+		fprintf(stderr, "intake-op: cannot write %s: %s\n", out,
+			itk_strerror(r));
+		goto done;
+	}
+	if (o->json) {
+		printf("{\"type\":\"export\",\"file\":");
+		jstr(out);
+		printf(",\"case\":\"%s\",\"recipient\":", hex);
+		jstr(h->recipient);
+		printf(",\"bytes\":%zu}\n", itk_buf_len(file));
+	} else {
+		printf("export of %.16s... for %s written to %s (%zu bytes), "
+		       "signed by %s\n",
+		       hex, h->recipient, out, itk_buf_len(file), ki->name);
+	}
+	rc = EXIT_OK;
+done:
+	itk_buf_free(file);
+	return rc;
+}
+
+/* open-export: no service; the recipient's key opens the file. */
+static int
+open_export(const opts *o)
+{
+	itk_pb_case_export_header *h = NULL;
+	itk_pb_case_export_body *b = NULL;
+	itk_pb_op_response_body view =
+	    INTAKE__V1__OPERATOR_RESPONSE_BODY__INIT;
+	uint8_t xpk[ITK_PK_LEN], xsk[ITK_SK_LEN], want[ITK_SIGN_PK_LEN];
+	char fp[ITK_FINGERPRINT_LEN], when[32];
+	itk_buf *file = NULL;
+	itk_key_info si;
+	itk_err r;
+	int rc = EXIT_FAIL;
+
+	if (o->signer_pub != NULL) {
+		if ((r = itk_key_info_load(o->signer_pub, &si)) != ITK_OK ||
+		    si.kind != ITK_KEY_OPERATOR) {
+			fprintf(stderr, "intake-op: %s: not an operator key\n",
+				o->signer_pub);
+			return EXIT_FAIL;
+		}
+		memcpy(want, si.public_key, sizeof(want));
+	}
+	if (itk_key_kind_of(o->key) == ITK_KEY_INTAKE) {
+		memcpy(xpk, itk_key_public(o->key), ITK_PK_LEN);
+		memcpy(xsk, itk_key_secret(o->key), ITK_SK_LEN);
+		r = ITK_OK;
+	} else if ((r = itk_sign_pk_to_box_pk(itk_key_public(o->key), xpk)) ==
+		   ITK_OK) {
+		r = itk_sign_sk_to_box_sk(itk_key_secret(o->key), xsk);
+	}
+	if (r != ITK_OK ||
+	    (r = itk_file_read(o->args[0], ITK_EXPORT_MAX, &file)) != ITK_OK) {
+		fprintf(stderr, "intake-op: %s: %s\n", o->args[0],
+			itk_strerror(r));
+		goto out;
+	}
+	r = op_export_open(itk_buf_ptr(file), itk_buf_len(file), xpk, xsk,
+			   o->signer_pub != NULL ? want : NULL, &h, &b);
+	if (r != ITK_OK) {
+		fprintf(stderr, "intake-op: %s: %s\n", o->args[0],
+			r == ITK_E_KEY_UNKNOWN ? "not sealed to this key"
+			: r == ITK_E_VERIFY
+			    ? "bad signature, or not signed by --signer-pub"
+			    : itk_strerror(r));
+		rc = EXIT_REFUSED;
+		goto out;
+	}
+	itk_key_fingerprint(ITK_KEY_OPERATOR, h->signer_pk.data, fp);
+	fmt_time(h->exported_at, when);
+	if (o->json) {
+		printf("{\"type\":\"export\",\"exported_at\":%llu,"
+		       "\"requested_by\":",
+		       (unsigned long long)h->exported_at);
+		jstr(h->requested_by);
+		printf(",\"approved_by\":");
+		jstr(h->approved_by);
+		printf(",\"signer\":");
+		jstr(h->signer);
+		printf(",\"signer_fingerprint\":\"%s\"}\n", fp);
+	} else {
+		printf("exported %s, requested by %s, approved by %s\n"
+		       "signed by %s, fingerprint %s%s\n\n",
+		       when, h->requested_by, h->approved_by, h->signer, fp,
+		       o->signer_pub != NULL
+			   ? " (matches --signer-pub)"
+			   : " (compare it aloud with the sender's)");
+	}
+	/* Shown exactly as show shows a case. */
+	view.cases = &b->summary;
+	view.n_cases = 1;
+	view.messages = b->messages;
+	view.n_messages = b->n_messages;
+	view.notes = b->notes;
+	view.n_notes = b->n_notes;
+	view.history = b->history;
+	view.n_history = b->n_history;
+	print_show(o, &view);
+	rc = EXIT_OK;
+out:
+	sodium_memzero(xsk, sizeof(xsk));
+	itk_wire_free(b); /* protobuf-c does not wipe: docs */
+	itk_wire_free(h);
+	itk_buf_free(file);
+	return rc;
+}
+
 static int
 run(opts *o, const subcommand *sc)
 {
 	itk_pb_op_request_body body = INTAKE__V1__OPERATOR_REQUEST_BODY__INIT;
 	itk_pb_op_response_body *resp = NULL;
-	uint8_t id[ITK_HASH_LEN];
+	static uint8_t ids[ITK_OP_BULK_MAX][ITK_HASH_LEN];
+	static ProtobufCBinaryData idv[ITK_OP_BULK_MAX];
+	uint8_t id[ITK_HASH_LEN], appr[ITK_OP_APPROVAL_ID_LEN];
+	uint8_t rpk[ITK_PK_LEN];
 	char *owned = NULL;
+	bool bulk = sc->cmd == OPC(BULK_CLOSE) || sc->cmd == OPC(BULK_MOVE);
 	int rc;
 
 	body.command = sc->cmd;
-	if (sc->nargs >= 1 &&
-	    sc->cmd != INTAKE__V1__OPERATOR_COMMAND__OP_NEXT) {
+	if (sc->min_args >= 1 && sc->cmd != OPC(NEXT) &&
+	    sc->cmd != OPC(APPROVE) && !bulk) {
 		if (!case_arg(o->args[0], id)) {
 			fprintf(stderr, "intake-op: CASE is 64 hex digits\n");
 			return EXIT_USAGE;
@@ -579,7 +1029,59 @@ run(opts *o, const subcommand *sc)
 		body.case_id.data = id;
 		body.case_id.len = sizeof(id);
 	}
+	if (bulk) {
+		/* args[0] is the reason or queue; the rest are cases. */
+		for (int i = 1; i < o->n_args; i++) {
+			if (!case_arg(o->args[i], ids[i - 1])) {
+				fprintf(stderr,
+					"intake-op: CASE is 64 hex "
+					"digits: %s\n",
+					o->args[i]);
+				return EXIT_USAGE;
+			}
+			idv[i - 1].data = ids[i - 1];
+			idv[i - 1].len = ITK_HASH_LEN;
+		}
+		body.case_ids = idv;
+		body.n_case_ids = (size_t)o->n_args - 1;
+	}
 	switch (sc->cmd) {
+	case OPC(BULK_CLOSE):
+		body.text = o->args[0];
+		break;
+	case OPC(BULK_MOVE):
+		body.queue = o->args[0];
+		break;
+	case OPC(APPROVE):
+		if (itk_unhex(appr, sizeof(appr), o->args[0],
+			      strlen(o->args[0])) != ITK_OK) {
+			fprintf(stderr, "intake-op: ID is 32 hex digits\n");
+			return EXIT_USAGE;
+		}
+		body.approval_id.data = appr;
+		body.approval_id.len = sizeof(appr);
+		break;
+	case OPC(EXPORT): {
+		itk_key_info ri;
+		itk_err r;
+		if (o->to == NULL) {
+			fprintf(stderr, "intake-op: export needs --to "
+					"RECIPIENT.pub\n");
+			return EXIT_USAGE;
+		}
+		if ((r = recipient_load(o->to, &ri, rpk)) != ITK_OK) {
+			fprintf(stderr, "intake-op: %s: %s\n", o->to,
+				itk_strerror(r));
+			return EXIT_FAIL;
+		}
+		body.recipient_pk.data = rpk;
+		body.recipient_pk.len = sizeof(rpk);
+		if ((owned = strdup(ri.name)) == NULL) {
+			return EXIT_FAIL;
+		}
+		body.recipient = owned;
+		break;
+	}
 	case INTAKE__V1__OPERATOR_COMMAND__OP_NEXT:
 		body.queue = o->args[0];
 		break;
@@ -672,6 +1174,23 @@ run(opts *o, const subcommand *sc)
 		case INTAKE__V1__OPERATOR_COMMAND__OP_HISTORY:
 			print_history(o, resp);
 			break;
+		case OPC(PENDING):
+		case OPC(EXPORT):
+		case OPC(BULK_CLOSE):
+		case OPC(BULK_MOVE):
+			print_approvals(o, resp);
+			if (!o->json && resp->n_approvals > 0) {
+				printf("waiting for a second supervisor: "
+				       "intake-op approve %s\n",
+				       resp->info);
+			}
+			break;
+		case OPC(APPROVE):
+			print_cases(o, resp);
+			if (resp->export != NULL) {
+				rc = write_export(o, resp->export);
+			}
+			break;
 		default:
 			print_cases(o, resp);
 			if (resp->info[0] != '\0') {
@@ -691,8 +1210,10 @@ run(opts *o, const subcommand *sc)
 	return rc;
 }
 
+/* Loads the key (and, unless local, needs the url).  local: open-export,
+ * where the key may also be an intake-kind (X25519) recipient key. */
 static int
-load(opts *o)
+load(opts *o, bool local)
 {
 	itk_config *c = NULL;
 	itk_key_info ki;
@@ -717,7 +1238,7 @@ load(opts *o)
 		if (o->templates == NULL)
 			o->templates = itk_config_str(c, "templates", NULL);
 	}
-	if (o->key_file == NULL || o->url == NULL) {
+	if (o->key_file == NULL || (o->url == NULL && !local)) {
 		fprintf(stderr, "intake-op: needs key_file and url (config "
 				"or --key/--url)\n");
 		return EXIT_USAGE;
@@ -735,7 +1256,9 @@ load(opts *o)
 	}
 	r = itk_key_load(o->key_file, pass, &o->key);
 	itk_askpass_free(pass);
-	if (r != ITK_OK || itk_key_kind_of(o->key) != ITK_KEY_OPERATOR) {
+	if (r != ITK_OK ||
+	    (itk_key_kind_of(o->key) != ITK_KEY_OPERATOR &&
+	     !(local && itk_key_kind_of(o->key) == ITK_KEY_INTAKE))) {
 		fprintf(stderr,
 			"intake-op: %s: not a usable operator key "
 			"(%s)\n",
@@ -773,8 +1296,13 @@ main(int argc, char **argv)
 		} else if (strcmp(a, "--remove") == 0) {
 			o.remove = true;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			usage(stdout);
-			return EXIT_OK;
+			o.help = true;
+		} else if (OPT("--to")) {
+			o.to = v;
+		} else if (OPT("--out")) {
+			o.out = v;
+		} else if (OPT("--signer-pub")) {
+			o.signer_pub = v;
 		} else if (OPT("--config")) {
 			o.config = v;
 		} else if (OPT("--key")) {
@@ -825,7 +1353,7 @@ main(int argc, char **argv)
 				}
 			}
 			ok = sc != NULL;
-		} else if (o.n_args < 4) {
+		} else if (o.n_args < (int)ARGS_MAX) {
 			o.args[o.n_args++] = argv[i];
 		} else {
 			ok = false;
@@ -837,14 +1365,26 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (sc == NULL || o.n_args != sc->nargs) {
+	if (o.help) {
+		if (sc != NULL) {
+			usage_one(stdout, sc);
+		} else {
+			usage(stdout);
+		}
+		return EXIT_OK;
+	}
+	if (sc == NULL) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if ((rc = load(&o)) != EXIT_OK) {
+	if (o.n_args < sc->min_args || o.n_args > sc->max_args) {
+		usage_one(stderr, sc);
+		return EXIT_USAGE;
+	}
+	if ((rc = load(&o, sc->cmd == OPC(UNSPECIFIED))) != EXIT_OK) {
 		return rc;
 	}
-	rc = run(&o, sc);
+	rc = sc->cmd == OPC(UNSPECIFIED) ? open_export(&o) : run(&o, sc);
 	itk_key_free(o.key);
 	return rc;
 }

@@ -147,6 +147,8 @@ vault_leaf_kind_name(uint8_t kind)
 		return "tag";
 	case VAULT_LEAF_OUTBOX:
 		return "outbox";
+	case VAULT_LEAF_APPROVAL:
+		return "approval";
 	default:
 		return "unknown";
 	}

@@ -41,6 +41,10 @@ static const char *const action_names[VAULT_ACT_COUNT] = {
     [VAULT_ACT_SEARCH] = "search",
     [VAULT_ACT_PHONE_INTAKE] = "phone-intake",
     [VAULT_ACT_REPLY_SENT] = "reply_sent",
+    [VAULT_ACT_APPROVAL_REQUEST] = "request-approval",
+    [VAULT_ACT_APPROVE] = "approve",
+    [VAULT_ACT_EXPORT] = "export",
+    [VAULT_ACT_PENDING] = "pending",
 };
 
 struct vault_op {
@@ -569,8 +573,7 @@ out:
 }
 
 itk_err
-vault_op_commit_message(vault_op *o, const vault_message *m,
-			vault_result *res)
+vault_op_commit_message(vault_op *o, const vault_message *m, vault_result *res)
 {
 	return vault_txn_commit_message(&o->t, m, res);
 }
@@ -731,9 +734,236 @@ outbox_decode(const uint8_t *p, size_t n, vault_outbox_view *ov)
 	return ITK_OK;
 }
 
-/* ------------------------------------------------------------- reads */
+/* --------------------------------------------------------- approvals */
 
 typedef itk_err (*visit_fn)(const MDB_val *k, const MDB_val *d, void *ctx);
+static itk_err walk_prefix(vault *v, vault_db db, const uint8_t *prefix,
+			   size_t plen, visit_fn visit, void *ctx);
+
+/* Value: version || requested_at (8) || expires (8) || key id (4) ||
+ * n (1) || name || len (4) || request (len). */
+static itk_err
+approval_decode(const uint8_t *p, size_t n, vault_approval *a)
+{
+	const uint8_t *name;
+	itk_reader rd;
+	uint8_t ver, nlen;
+	uint32_t len;
+
+	itk_reader_init(&rd, p, n);
+	if (itk_get_u8(&rd, &ver) != ITK_OK) {
+		return ITK_E_FORMAT;
+	}
+	if (ver != VAULT_REC_VERSION) {
+		return ITK_E_VERSION;
+	}
+	if (itk_get_u64(&rd, &a->requested_at) != ITK_OK ||
+	    itk_get_u64(&rd, &a->expires) != ITK_OK ||
+	    itk_get_u32(&rd, &a->key_id) != ITK_OK ||
+	    itk_get_u8(&rd, &nlen) != ITK_OK || nlen == 0 ||
+	    nlen > VAULT_ACTOR_MAX ||
+	    itk_get_view(&rd, nlen, &name) != ITK_OK ||
+	    itk_get_u32(&rd, &len) != ITK_OK || len == 0 ||
+	    len > VAULT_APPROVAL_REQ_MAX ||
+	    itk_get_view(&rd, len, &a->request) != ITK_OK ||
+	    itk_reader_end(&rd) != ITK_OK) {
+		return ITK_E_FORMAT;
+	}
+	memcpy(a->requester, name, nlen);
+	a->requester[nlen] = '\0';
+	a->request_len = len;
+	return ITK_OK;
+}
+
+/* Deletes up to 64 approvals that expired by now. */
+static itk_err
+approvals_purge(vault_op *o, uint64_t now)
+{
+	uint8_t dead[64][VAULT_APPROVAL_ID_LEN];
+	MDB_cursor *c = NULL;
+	vault_approval a;
+	size_t n = 0;
+	MDB_val k, d;
+	itk_err r;
+	int rc;
+
+	if ((r = vault_mdb_err(mdb_cursor_open(
+		 o->t.txn, o->t.v->dbi[VAULT_DB_APPROVALS], &c))) != ITK_OK) {
+		return r;
+	}
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
+	     rc == MDB_SUCCESS && n < 64;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != VAULT_APPROVAL_ID_LEN ||
+		    approval_decode(d.mv_data, d.mv_size, &a) != ITK_OK) {
+			mdb_cursor_close(c);
+			return ITK_E_FORMAT;
+		}
+		if (a.expires <= now) {
+			memcpy(dead[n++], k.mv_data, VAULT_APPROVAL_ID_LEN);
+		}
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+		return vault_mdb_err(rc);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((r = op_del(o, VAULT_DB_APPROVALS, dead[i],
+				VAULT_APPROVAL_ID_LEN)) != ITK_OK ||
+		    (r = vault_txn_changed(&o->t, VAULT_CHANGE_APPROVAL,
+					   dead[i], VAULT_APPROVAL_ID_LEN,
+					   NULL, 0)) != ITK_OK) {
+			return r;
+		}
+	}
+	return ITK_OK;
+}
+
+itk_err
+vault_op_approval_put(vault_op *o, const vault_approval *a, uint64_t now)
+{
+	vault_actor who;
+	itk_buf *b = NULL;
+	itk_err r;
+	int rc;
+
+	who.key_id = a->key_id;
+	who.name = a->requester;
+	if (!actor_ok(&who) || a->request == NULL || a->request_len == 0 ||
+	    a->request_len > VAULT_APPROVAL_REQ_MAX || a->expires <= now) {
+		return ITK_E_RANGE;
+	}
+	if ((r = approvals_purge(o, now)) != ITK_OK) {
+		return r;
+	}
+	if ((b = itk_buf_new(64u + VAULT_ACTOR_MAX + a->request_len)) ==
+	    NULL) {
+		return ITK_E_NOMEM;
+	}
+	if ((r = itk_buf_put_u8(b, VAULT_REC_VERSION)) != ITK_OK ||
+	    (r = itk_buf_put_u64(b, a->requested_at)) != ITK_OK ||
+	    (r = itk_buf_put_u64(b, a->expires)) != ITK_OK ||
+	    (r = put_actor(b, &who)) != ITK_OK ||
+	    (r = itk_buf_put_u32(b, (uint32_t)a->request_len)) != ITK_OK ||
+	    (r = itk_buf_put(b, a->request, a->request_len)) != ITK_OK) {
+		goto out;
+	}
+	rc = mdb_put(o->t.txn, o->t.v->dbi[VAULT_DB_APPROVALS],
+		     &(MDB_val){.mv_size = VAULT_APPROVAL_ID_LEN,
+				.mv_data = (void *)(uintptr_t)a->id},
+		     &(MDB_val){.mv_size = itk_buf_len(b),
+				.mv_data = (void *)(uintptr_t)itk_buf_ptr(b)},
+		     MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST) {
+		r = ITK_E_EXISTS;
+		goto out;
+	}
+	if ((r = vault_mdb_err(rc)) != ITK_OK) {
+		goto out;
+	}
+	r = vault_txn_changed(&o->t, VAULT_CHANGE_APPROVAL, a->id,
+			      VAULT_APPROVAL_ID_LEN, itk_buf_ptr(b),
+			      itk_buf_len(b));
+out:
+	itk_buf_free(b);
+	return r;
+}
+
+/* Copies a stored approval's record out of LMDB's memory into req. */
+static itk_err
+approval_copy(const MDB_val *d, const uint8_t id[VAULT_APPROVAL_ID_LEN],
+	      vault_approval *out, itk_buf *req)
+{
+	size_t at;
+	itk_err r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = approval_decode(d->mv_data, d->mv_size, out)) != ITK_OK) {
+		return r;
+	}
+	memcpy(out->id, id, VAULT_APPROVAL_ID_LEN);
+	at = itk_buf_len(req);
+	if ((r = itk_buf_put(req, out->request, out->request_len)) != ITK_OK) {
+		return r;
+	}
+	out->request = itk_buf_ptr(req) + at;
+	return ITK_OK;
+}
+
+itk_err
+vault_op_approval_take(vault_op *o, const uint8_t id[VAULT_APPROVAL_ID_LEN],
+		       vault_approval *out, itk_buf *req)
+{
+	MDB_val d;
+	itk_err r;
+
+	if ((r = op_get(o, VAULT_DB_APPROVALS, id, VAULT_APPROVAL_ID_LEN,
+			&d)) != ITK_OK ||
+	    (r = approval_copy(&d, id, out, req)) != ITK_OK ||
+	    (r = op_del(o, VAULT_DB_APPROVALS, id, VAULT_APPROVAL_ID_LEN)) !=
+		ITK_OK) {
+		return r;
+	}
+	return vault_txn_changed(&o->t, VAULT_CHANGE_APPROVAL, id,
+				 VAULT_APPROVAL_ID_LEN, NULL, 0);
+}
+
+itk_err
+vault_ops_approval_get(vault *v, const uint8_t id[VAULT_APPROVAL_ID_LEN],
+		       vault_approval *out, itk_buf *req)
+{
+	MDB_txn *t = NULL;
+	MDB_val k = mval(id, VAULT_APPROVAL_ID_LEN), d;
+	itk_err r;
+
+	if ((r = vault_mdb_err(mdb_txn_begin(v->env, NULL, MDB_RDONLY, &t))) !=
+	    ITK_OK) {
+		return r;
+	}
+	r = vault_mdb_err(mdb_get(t, v->dbi[VAULT_DB_APPROVALS], &k, &d));
+	if (r == ITK_OK) {
+		r = approval_copy(&d, id, out, req);
+	}
+	mdb_txn_abort(t);
+	return r;
+}
+
+struct approvals_ctx {
+	uint64_t now;
+	itk_err (*fn)(const vault_approval *a, void *arg);
+	void *arg;
+};
+
+static itk_err
+visit_approval(const MDB_val *k, const MDB_val *d, void *ctx)
+{
+	struct approvals_ctx *ac = ctx;
+	vault_approval a;
+	itk_err r;
+
+	if (k->mv_size != VAULT_APPROVAL_ID_LEN) {
+		return ITK_E_FORMAT;
+	}
+	memset(&a, 0, sizeof(a));
+	if ((r = approval_decode(d->mv_data, d->mv_size, &a)) != ITK_OK) {
+		return r;
+	}
+	memcpy(a.id, k->mv_data, VAULT_APPROVAL_ID_LEN);
+	return a.expires > ac->now ? ac->fn(&a, ac->arg) : ITK_OK;
+}
+
+itk_err
+vault_ops_approvals(vault *v, uint64_t now,
+		    itk_err (*fn)(const vault_approval *a, void *arg),
+		    void *arg)
+{
+	struct approvals_ctx ac = {now, fn, arg};
+
+	return walk_prefix(v, VAULT_DB_APPROVALS, NULL, 0, visit_approval,
+			   &ac);
+}
+
+/* ------------------------------------------------------------- reads */
 
 /* Walks db from the first key >= prefix while keys start with prefix
  * (plen 0: everything), in a read transaction. */

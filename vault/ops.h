@@ -52,6 +52,11 @@ typedef enum {
 	VAULT_ACT_SEARCH = 13,
 	VAULT_ACT_PHONE_INTAKE = 14,
 	VAULT_ACT_REPLY_SENT = 15, /* the worker handed it to the gateway */
+	/* Two-person rule. */
+	VAULT_ACT_APPROVAL_REQUEST = 16, /* an export or bulk action waits */
+	VAULT_ACT_APPROVE = 17,          /* a second supervisor approved */
+	VAULT_ACT_EXPORT = 18,           /* the case left, sealed */
+	VAULT_ACT_PENDING = 19,          /* the approvals were listed */
 	VAULT_ACT_COUNT
 } vault_action;
 
@@ -148,6 +153,49 @@ itk_err vault_op_outbox_put(vault_op *o, const uint8_t case_id[VAULT_ID_LEN],
 			    const uint8_t reply_id[VAULT_ID_LEN],
 			    uint64_t posted_at, const uint8_t *sealed,
 			    size_t len) ITK_WUR;
+
+/* ---------------------------------------------------------- approvals */
+
+#define VAULT_APPROVAL_ID_LEN  16u
+#define VAULT_APPROVAL_REQ_MAX (64u * 1024u)
+
+/*
+ * A request waiting for a second supervisor (two-person rule): the
+ * requester's own signed OperatorRequest, kept as it came, so that the
+ * approval runs exactly what was signed and the signature can be checked
+ * again.  It holds metadata only (case ids, a queue, a reason, a
+ * recipient key), never content.
+ */
+typedef struct {
+	uint8_t id[VAULT_APPROVAL_ID_LEN];
+	uint64_t requested_at;
+	uint64_t expires;
+	uint32_t key_id;
+	char requester[VAULT_ACTOR_MAX + 1];
+	const uint8_t *request; /* see each function for how long */
+	size_t request_len;     /* 1..VAULT_APPROVAL_REQ_MAX */
+} vault_approval;
+
+/* Stores a; approvals that expired by now are deleted on the way (at most
+ * 64 per call).  ITK_E_EXISTS if the id is taken, ITK_E_RANGE for a bad
+ * record. */
+itk_err vault_op_approval_put(vault_op *o, const vault_approval *a,
+			      uint64_t now) ITK_WUR;
+/* Reads and deletes approval id: whoever takes it runs it, once.  The
+ * request bytes are appended to req (out->request points into req).
+ * ITK_E_NOT_FOUND if there is none (used, or never stored). */
+itk_err vault_op_approval_take(vault_op *o,
+			       const uint8_t id[VAULT_APPROVAL_ID_LEN],
+			       vault_approval *out, itk_buf *req) ITK_WUR;
+/* As _take, read-only, in its own snapshot. */
+itk_err vault_ops_approval_get(vault *v,
+			       const uint8_t id[VAULT_APPROVAL_ID_LEN],
+			       vault_approval *out, itk_buf *req) ITK_WUR;
+/* Calls fn for each approval with expires > now (request valid during
+ * the call), in id order. */
+itk_err vault_ops_approvals(vault *v, uint64_t now,
+			    itk_err (*fn)(const vault_approval *a, void *arg),
+			    void *arg) ITK_WUR;
 
 /* ------------------------------------------------------------- reads */
 

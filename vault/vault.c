@@ -20,12 +20,13 @@
 #define DEFAULT_MAP_SIZE (4ull * 1024u * 1024u * 1024u)
 
 static const char *const db_names[VAULT_DB_COUNT] = {
-    [VAULT_DB_META] = "meta",   [VAULT_DB_MESSAGES] = "messages",
-    [VAULT_DB_CASES] = "cases", [VAULT_DB_MAILBOXES] = "mailboxes",
-    [VAULT_DB_QUEUE] = "queue", [VAULT_DB_QUARANTINE] = "quarantine",
-    [VAULT_DB_LEASES] = "leases", [VAULT_DB_ACTIONS] = "actions",
-    [VAULT_DB_NOTES] = "notes",   [VAULT_DB_TAGS] = "tags",
-    [VAULT_DB_OUTBOX] = "outbox", [VAULT_DB_NONCES] = "nonces",
+    [VAULT_DB_META] = "meta",           [VAULT_DB_MESSAGES] = "messages",
+    [VAULT_DB_CASES] = "cases",         [VAULT_DB_MAILBOXES] = "mailboxes",
+    [VAULT_DB_QUEUE] = "queue",         [VAULT_DB_QUARANTINE] = "quarantine",
+    [VAULT_DB_LEASES] = "leases",       [VAULT_DB_ACTIONS] = "actions",
+    [VAULT_DB_NOTES] = "notes",         [VAULT_DB_TAGS] = "tags",
+    [VAULT_DB_OUTBOX] = "outbox",       [VAULT_DB_NONCES] = "nonces",
+    [VAULT_DB_APPROVALS] = "approvals",
 };
 
 static const char META_FORMAT[] = "format";
@@ -417,6 +418,8 @@ change_db(vault_change kind)
 		return "tags";
 	case VAULT_CHANGE_OUTBOX:
 		return "outbox";
+	case VAULT_CHANGE_APPROVAL:
+		return "approvals";
 	default:
 		return NULL;
 	}

@@ -60,6 +60,7 @@ typedef enum {
 	VAULT_DB_TAGS,
 	VAULT_DB_OUTBOX,
 	VAULT_DB_NONCES,
+	VAULT_DB_APPROVALS, /* two-person rule: requests waiting */
 	VAULT_DB_COUNT
 } vault_db;
 
@@ -132,6 +133,8 @@ typedef enum {
 	VAULT_CHANGE_NOTE = 18,   /* "notes": an encrypted note added */
 	VAULT_CHANGE_TAG = 19,    /* "tags": tag added, or removed (deleted) */
 	VAULT_CHANGE_OUTBOX = 20, /* "outbox": reply queued, or sent (deleted) */
+	/* "approvals": stored, or used or expired (deleted) */
+	VAULT_CHANGE_APPROVAL = 21,
 } vault_change;
 
 typedef struct {

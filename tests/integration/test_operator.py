@@ -28,6 +28,16 @@ class Ops:
                         "--role", "triage", "--queues", "captivity",
                         "--dev", "--dir", st.keys],
                        check=True, capture_output=True)
+        # A second supervisor (two-person rule), and an export recipient
+        # outside the service's key store.
+        subprocess.run([exe("intake-keys"), "new-operator", "sup2",
+                        "--role", "supervisor", "--dev", "--dir", st.keys],
+                       check=True, capture_output=True)
+        self.recipient_dir = os.path.join(st.dir, "recipient")
+        subprocess.run([exe("intake-keys"), "new-operator", "ngo-handover",
+                        "--role", "admin", "--dev", "--dir",
+                        self.recipient_dir],
+                       check=True, capture_output=True)
         conf = os.path.join(st.dir, "opd.conf")
         with open(conf, "w") as f:
             f.write("\n".join([
@@ -41,9 +51,11 @@ class Ops:
         self.templates = os.path.join(os.path.dirname(__file__), "..",
                                       "..", "operator", "templates.txt")
 
-    def run(self, who, *args, json_out=True):
-        argv = [exe("intake-op"), "--key",
-                os.path.join(self.st.keys, "operators", who + ".key"),
+    def key(self, who, ext=".key"):
+        return os.path.join(self.st.keys, "operators", who + ext)
+
+    def run(self, who, *args, json_out=True, key=None):
+        argv = [exe("intake-op"), "--key", key or self.key(who),
                 "--url", self.ipc, "--templates", self.templates]
         if json_out:
             argv.append("--json")
@@ -169,6 +181,84 @@ def main():
                           "captivity", "--state", "open")
         t.check(phone and phone[0] in cases(rows),
                 "the phone case is in the captivity queue")
+        # Two-person rule: an export waits for a second supervisor.
+        rpub = os.path.join(ops.recipient_dir, "operators",
+                            "ngo-handover.pub")
+        rkey = os.path.join(ops.recipient_dir, "operators",
+                            "ngo-handover.key")
+        r, rows = ops.run("dev-supervisor", "export", surrender, "--to",
+                          rpub)
+        appr = [x for x in rows if x.get("type") == "approval"]
+        t.check(r.returncode == 0 and len(appr) == 1 and
+                appr[0]["cases"] == [surrender] and
+                appr[0]["detail"] == "export to ngo-handover",
+                "export is stored for approval (%s)" % r.stderr.strip())
+        aid = appr[0]["approval"] if appr else "0" * 32
+        r, rows = ops.run("sup2", "pending")
+        t.check(r.returncode == 0 and [x["approval"] for x in rows] == [aid],
+                "pending lists it for the second supervisor")
+        r, _ = ops.run("dev-supervisor", "approve", aid)
+        t.check(r.returncode == 3 and "second supervisor" in r.stderr,
+                "the requester cannot approve it (%s)" % r.stderr.strip())
+        r, _ = ops.run("dev-triage", "approve", aid)
+        t.check(r.returncode == 3 and "role" in r.stderr,
+                "a triage operator cannot approve")
+        out = os.path.join(st.dir, "handover.itx")
+        r, rows = ops.run("sup2", "approve", aid, "--out", out)
+        t.check(r.returncode == 0 and os.path.exists(out) and
+                os.stat(out).st_mode & 0o777 == 0o600,
+                "a second supervisor approves: the export file is written "
+                "0600 (%s)" % r.stderr.strip())
+        r, _ = ops.run("sup2", "approve", aid)
+        t.check(r.returncode == 3, "an approval runs once")
+        blob = open(out, "rb").read() if os.path.exists(out) else b""
+        t.check(blob and "сдаться".encode() not in blob,
+                "the export file holds no plaintext")
+        r = subprocess.run([exe("intake-op"), "--json", "--key", rkey,
+                            "open-export", out, "--signer-pub",
+                            ops.key("sup2", ".pub")],
+                           capture_output=True, text=True, timeout=60)
+        rows = [json.loads(x) for x in r.stdout.splitlines() if x] \
+            if r.returncode == 0 else []
+        msgs = [x for x in rows if x.get("type") == "message"]
+        head = [x for x in rows if x.get("type") == "export"]
+        t.check(r.returncode == 0 and msgs and "сдаться" in msgs[0]["text"]
+                and head and head[0]["requested_by"] == "dev-supervisor"
+                and head[0]["approved_by"] == "sup2",
+                "the recipient opens the export with its key (%s)"
+                % r.stderr.strip())
+        r = subprocess.run([exe("intake-op"), "--key", rkey, "open-export",
+                            out, "--signer-pub",
+                            ops.key("dev-supervisor", ".pub")],
+                           capture_output=True, text=True, timeout=60)
+        t.check(r.returncode == 3, "another expected signer is refused")
+        r = subprocess.run([exe("intake-op"), "--key",
+                            ops.key("dev-triage"), "open-export", out],
+                           capture_output=True, text=True, timeout=60)
+        t.check(r.returncode == 3 and "not sealed to this key" in r.stderr,
+                "another key cannot open it")
+        r, rows = ops.run("dev-supervisor", "history", surrender)
+        t.check(any(x["action"] == "export" and
+                    "approved-by=sup2" in x["detail"] for x in rows),
+                "history records the export and its approver")
+
+        # Bulk close under the same rule.
+        r, rows = ops.run("sup2", "bulk-close", "duplicate", *ids)
+        appr = [x for x in rows if x.get("type") == "approval"]
+        aid = appr[0]["approval"] if appr else "0" * 32
+        r, rows = ops.run("dev-supervisor", "search", "--queue",
+                          "captivity", "--state", "open")
+        t.check(set(ids) <= set(cases(rows)),
+                "a bulk close waits: the cases are still open")
+        r, rows = ops.run("dev-supervisor", "approve", aid)
+        closed = [x["case"] for x in rows if x.get("type") == "case"
+                  and not x["open"]]
+        r2, rows = ops.run("dev-supervisor", "search", "--queue",
+                           "captivity", "--state", "open")
+        t.check(r.returncode == 0 and set(closed) == set(ids) and
+                not set(ids) & set(cases(rows)),
+                "approved by another supervisor, all %d close" % len(ids))
+
         data = open(os.path.join(st.vault, "data.mdb"), "rb").read()
         t.check("Бахмутом".encode() not in data and
                 "сдаться".encode() not in data and

@@ -220,9 +220,22 @@ static const bend honest = {0, ITK_SIG_OPERATOR, 0, NULL, false, false, -1};
 
 /* Builds a signed OperatorRequest for body (whose command and arguments
  * the caller set) from operator who, appended to out. */
+static void build_n(struct fx *f, int who, itk_pb_op_request_body *body,
+		    const bend *b, itk_buf *out,
+		    uint8_t nonce_out[ITK_OP_NONCE_LEN]);
+
 static void
 build(struct fx *f, int who, itk_pb_op_request_body *body, const bend *b,
       itk_buf *out)
+{
+	uint8_t nonce[ITK_OP_NONCE_LEN];
+
+	build_n(f, who, body, b, out, nonce);
+}
+
+static void
+build_n(struct fx *f, int who, itk_pb_op_request_body *body, const bend *b,
+	itk_buf *out, uint8_t nonce_out[ITK_OP_NONCE_LEN])
 {
 	const itk_key_info *ki = itk_key_info_of(f->ops[who]);
 	itk_pb_op_request env = INTAKE__V1__OPERATOR_REQUEST__INIT;
@@ -254,7 +267,34 @@ build(struct fx *f, int who, itk_pb_op_request_body *body, const bend *b,
 	env.signature.len = sizeof(sig);
 	itk_buf_reset(out);
 	assert_int_equal(itk_wire_pack(&env.base, out), ITK_OK);
+	memcpy(nonce_out, nonce, ITK_OP_NONCE_LEN);
 	itk_buf_free(p);
+}
+
+/* An honest request whose answer is opened as the operator would: *resp
+ * is the caller's (itk_wire_free) when ITK_OK. */
+static itk_err
+send_open(struct fx *f, int who, itk_pb_op_request_body *body,
+	  itk_pb_op_response_body **resp)
+{
+	itk_buf *req = itk_buf_new(ITK_OP_REQUEST_MAX);
+	itk_buf *ans = itk_buf_new(ITK_OP_RESPONSE_MAX);
+	uint8_t nonce[ITK_OP_NONCE_LEN];
+	char msg[256];
+	itk_err r, w;
+
+	assert_non_null(req);
+	assert_non_null(ans);
+	*resp = NULL;
+	build_n(f, who, body, &honest, req, nonce);
+	r = opd_handle(f->s, itk_buf_ptr(req), itk_buf_len(req), f->now, ans);
+	w = op_response_open(
+	    itk_key_secret(f->ops[who]), itk_key_public(f->ops[who]), nonce,
+	    itk_buf_ptr(ans), itk_buf_len(ans), msg, sizeof(msg), resp);
+	assert_int_equal(w, r);
+	itk_buf_free(ans);
+	itk_buf_free(req);
+	return r;
 }
 
 /* Sends req to the service at f->now; the answer is checked to be a
@@ -1127,6 +1167,352 @@ test_vault_nonce_cache_bounded(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* ------------------------------------------------- two-person rule */
+
+static itk_pb_op_request_body
+bulk(Intake__V1__OperatorCommand c, uint8_t (*ids)[VAULT_ID_LEN], size_t n,
+     ProtobufCBinaryData *store)
+{
+	itk_pb_op_request_body b = cmd(c, NULL, NULL);
+
+	for (size_t i = 0; i < n; i++) {
+		store[i].data = ids[i];
+		store[i].len = VAULT_ID_LEN;
+	}
+	b.case_ids = store;
+	b.n_case_ids = n;
+	return b;
+}
+
+/* Requests a bulk close of capt and capt2 by who; the approval id. */
+static void
+request_close(struct fx *f, int who, uint8_t id[VAULT_APPROVAL_ID_LEN])
+{
+	uint8_t ids[2][VAULT_ID_LEN];
+	ProtobufCBinaryData store[2];
+	itk_pb_op_request_body b;
+	itk_pb_op_response_body *resp = NULL;
+
+	memcpy(ids[0], f->capt, VAULT_ID_LEN);
+	memcpy(ids[1], f->capt2, VAULT_ID_LEN);
+	b = bulk(C(BULK_CLOSE), ids, 2, store);
+	b.text = "duplicate";
+	assert_int_equal(send_open(f, who, &b, &resp), ITK_OK);
+	assert_int_equal(resp->n_approvals, 1);
+	assert_int_equal(resp->approvals[0]->n_case_ids, 2);
+	assert_string_equal(resp->approvals[0]->requested_by,
+			    op_defs[who].name);
+	assert_int_equal(resp->approvals[0]->expires, f->now + 3600);
+	memcpy(id, resp->approvals[0]->approval_id.data,
+	       VAULT_APPROVAL_ID_LEN);
+	itk_wire_free(resp);
+}
+
+static bool
+is_open(struct fx *f, const uint8_t *id)
+{
+	vault_case_view cv;
+
+	assert_int_equal(vault_get_case(f->v, id, &cv), ITK_OK);
+	return cv.open;
+}
+
+static itk_pb_op_request_body
+approve(const uint8_t id[VAULT_APPROVAL_ID_LEN])
+{
+	itk_pb_op_request_body b = cmd(C(APPROVE), NULL, NULL);
+
+	b.approval_id.data = (uint8_t *)id;
+	b.approval_id.len = VAULT_APPROVAL_ID_LEN;
+	return b;
+}
+
+static size_t
+pending_count(struct fx *f, int who)
+{
+	itk_pb_op_request_body b = cmd(C(PENDING), NULL, NULL);
+	itk_pb_op_response_body *resp = NULL;
+	size_t n;
+
+	assert_int_equal(send_open(f, who, &b, &resp), ITK_OK);
+	n = resp->n_approvals;
+	itk_wire_free(resp);
+	return n;
+}
+
+static void
+test_two_person_bulk_close(void **state)
+{
+	struct fx *f = *state;
+	uint8_t id[VAULT_APPROVAL_ID_LEN];
+	itk_pb_op_request_body b;
+	itk_pb_op_response_body *resp = NULL;
+	struct acts a = {0};
+
+	request_close(f, SUP, id);
+	/* Nothing ran yet. */
+	assert_true(is_open(f, f->capt));
+	assert_true(is_open(f, f->capt2));
+	assert_int_equal(pending_count(f, SUP2), 1);
+	/* Not by the requester, not by a triage operator. */
+	refused(f, SUP, approve(id), &honest, ITK_E_PERM);
+	refused(f, TRI, approve(id), &honest, ITK_E_PERM);
+	refused(f, ADM, cmd(C(PENDING), NULL, NULL), &honest, ITK_E_PERM);
+	assert_true(is_open(f, f->capt));
+	/* A second supervisor: it runs, both cases close. */
+	b = approve(id);
+	assert_int_equal(send_open(f, SUP2, &b, &resp), ITK_OK);
+	assert_int_equal(resp->n_cases, 2);
+	assert_false(resp->cases[0]->open);
+	itk_wire_free(resp);
+	assert_false(is_open(f, f->capt));
+	assert_false(is_open(f, f->capt2));
+	assert_true(is_open(f, f->surr));
+	/* Once only. */
+	refused(f, SUP2, approve(id), &honest, ITK_E_NOT_FOUND);
+	refused(f, SUP, approve(id), &honest, ITK_E_NOT_FOUND);
+	assert_int_equal(pending_count(f, SUP), 0);
+	/* History: requested by sup, closed by sup approved by sup2. */
+	assert_int_equal(vault_ops_history(f->v, f->capt, collect_action, &a),
+			 ITK_OK);
+	assert_int_equal(a.n, 3);
+	assert_int_equal(a.what[0], VAULT_ACT_APPROVAL_REQUEST);
+	assert_int_equal(a.what[1], VAULT_ACT_CLOSE);
+	assert_non_null(strstr(a.detail[1], "duplicate approved-by=sup2"));
+	assert_int_equal(a.what[2], VAULT_ACT_APPROVE);
+}
+
+static void
+test_two_person_bulk_move(void **state)
+{
+	struct fx *f = *state;
+	uint8_t ids[2][VAULT_ID_LEN], id[VAULT_APPROVAL_ID_LEN];
+	ProtobufCBinaryData store[2];
+	itk_pb_op_request_body b;
+	itk_pb_op_response_body *resp = NULL;
+	vault_case_view cv;
+
+	memcpy(ids[0], f->capt, VAULT_ID_LEN);
+	memcpy(ids[1], f->other, VAULT_ID_LEN);
+	b = bulk(C(BULK_MOVE), ids, 2, store);
+	b.queue = "surrender";
+	assert_int_equal(send_open(f, SUP2, &b, &resp), ITK_OK);
+	memcpy(id, resp->approvals[0]->approval_id.data, sizeof(id));
+	itk_wire_free(resp);
+	assert_int_equal(vault_get_case(f->v, f->other, &cv), ITK_OK);
+	assert_int_equal(cv.queue, ITK_QUEUE_OTHER);
+	b = approve(id);
+	assert_int_equal(send(f, SUP, &b), ITK_OK);
+	assert_int_equal(vault_get_case(f->v, f->other, &cv), ITK_OK);
+	assert_int_equal(cv.queue, ITK_QUEUE_SURRENDER);
+	assert_int_equal(vault_get_case(f->v, f->capt, &cv), ITK_OK);
+	assert_int_equal(cv.queue, ITK_QUEUE_SURRENDER);
+	/* A triage operator may not even ask. */
+	b = bulk(C(BULK_MOVE), ids, 2, store);
+	b.queue = "captivity";
+	refused(f, TRI, b, &honest, ITK_E_PERM);
+}
+
+static void
+test_two_person_expires(void **state)
+{
+	struct fx *f = *state;
+	uint8_t id[VAULT_APPROVAL_ID_LEN], id2[VAULT_APPROVAL_ID_LEN];
+
+	request_close(f, SUP, id);
+	f->now += 3600;
+	refused(f, SUP2, approve(id), &honest, ITK_E_KEY_EXPIRED);
+	assert_true(is_open(f, f->capt));
+	assert_int_equal(pending_count(f, SUP2), 0);
+	/* A later request purges the dead one; it stays unusable. */
+	request_close(f, SUP2, id2);
+	refused(f, SUP, approve(id), &honest, ITK_E_NOT_FOUND);
+	assert_int_equal(pending_count(f, SUP), 1);
+	f->now -= 3600;
+}
+
+static void
+test_two_person_bad_requests(void **state)
+{
+	struct fx *f = *state;
+	uint8_t ids[1][VAULT_ID_LEN], nope[VAULT_APPROVAL_ID_LEN];
+	ProtobufCBinaryData store[1];
+	itk_pb_op_request_body b;
+
+	/* no reason, too long a reason, no cases, an unknown case */
+	memcpy(ids[0], f->capt, VAULT_ID_LEN);
+	b = bulk(C(BULK_CLOSE), ids, 1, store);
+	refused(f, SUP, b, &honest, ITK_E_RANGE);
+	b.text =
+	    "0123456789012345678901234567890123456789012345678901234567890"
+	    "12345";
+	refused(f, SUP, b, &honest, ITK_E_RANGE);
+	b = bulk(C(BULK_CLOSE), ids, 0, store);
+	b.text = "duplicate";
+	refused(f, SUP, b, &honest, ITK_E_MISSING);
+	randombytes_buf(ids[0], VAULT_ID_LEN);
+	b = bulk(C(BULK_CLOSE), ids, 1, store);
+	b.text = "duplicate";
+	refused(f, SUP, b, &honest, ITK_E_NOT_FOUND);
+	/* export without a recipient; by a triage operator */
+	b = cmd(C(EXPORT), f->surr, NULL);
+	refused(f, SUP, b, &honest, ITK_E_MISSING);
+	refused(f, TRI, b, &honest, ITK_E_PERM);
+	/* approve: no id, an unknown id */
+	refused(f, SUP, cmd(C(APPROVE), NULL, NULL), &honest, ITK_E_MISSING);
+	randombytes_buf(nope, sizeof(nope));
+	refused(f, SUP, approve(nope), &honest, ITK_E_NOT_FOUND);
+	assert_int_equal(pending_count(f, SUP), 0);
+}
+
+/* A recipient outside the organisation: an operator-kind key pair that no
+ * service knows; its X25519 form receives the export. */
+struct recipient {
+	itk_secret_key *k;
+	uint8_t pk[ITK_PK_LEN], sk[ITK_SK_LEN];
+};
+
+static void
+recipient_new(struct fx *f, struct recipient *r)
+{
+	itk_key_info tmpl;
+
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.kind = ITK_KEY_OPERATOR;
+	tmpl.created = f->now;
+	tmpl.role = ITK_ROLE_ADMIN;
+	tmpl.queues = ITK_KEY_QUEUES_ALL;
+	snprintf(tmpl.name, sizeof(tmpl.name), "ngo-handover");
+	assert_int_equal(itk_key_generate(&tmpl, &r->k), ITK_OK);
+	assert_int_equal(itk_sign_pk_to_box_pk(itk_key_public(r->k), r->pk),
+			 ITK_OK);
+	assert_int_equal(itk_sign_sk_to_box_sk(itk_key_secret(r->k), r->sk),
+			 ITK_OK);
+}
+
+static void
+test_export_round_trip(void **state)
+{
+	struct fx *f = *state;
+	static const char marker[] = "EXPORT-MARKER-5b1e: the caller's words";
+	itk_pb_op_request_body b = cmd(C(PHONE_INTAKE), NULL, NULL);
+	itk_pb_op_response_body *resp = NULL;
+	itk_pb_case_export_header *h = NULL;
+	itk_pb_case_export_body *eb = NULL;
+	struct recipient rc, other;
+	uint8_t case_id[VAULT_ID_LEN], id[VAULT_APPROVAL_ID_LEN];
+	itk_buf *file = itk_buf_new(ITK_EXPORT_MAX);
+	struct acts a = {0};
+	snap s;
+
+	assert_non_null(file);
+	recipient_new(f, &rc);
+	recipient_new(f, &other);
+	b.text = (char *)marker;
+	b.language = "uk";
+	assert_int_equal(send_open(f, PHONE, &b, &resp), ITK_OK);
+	assert_int_equal(resp->n_cases, 1);
+	memcpy(case_id, resp->cases[0]->case_id.data, VAULT_ID_LEN);
+	itk_wire_free(resp);
+	/* sup asks; sup itself cannot approve. */
+	b = cmd(C(EXPORT), case_id, NULL);
+	b.recipient_pk.data = rc.pk;
+	b.recipient_pk.len = ITK_PK_LEN;
+	b.recipient = "ngo-handover";
+	assert_int_equal(send_open(f, SUP, &b, &resp), ITK_OK);
+	assert_null(resp->export);
+	memcpy(id, resp->approvals[0]->approval_id.data, sizeof(id));
+	itk_wire_free(resp);
+	refused(f, SUP, approve(id), &honest, ITK_E_PERM);
+	/* sup2 approves and receives the sealed case, to sign. */
+	s = take(f);
+	b = approve(id);
+	assert_int_equal(send_open(f, SUP2, &b, &resp), ITK_OK);
+	assert_true(take(f).log > s.log);
+	assert_non_null(resp->export);
+	assert_string_equal(resp->export->requested_by, "sup");
+	assert_string_equal(resp->export->approved_by, "sup2");
+	assert_memory_equal(resp->export->recipient_pk.data, rc.pk,
+			    ITK_PK_LEN);
+	assert_int_equal(op_export_sign(itk_key_secret(f->ops[SUP2]),
+					itk_key_public(f->ops[SUP2]), "sup2",
+					resp->export, file),
+			 ITK_OK);
+	itk_wire_free(resp);
+	/* The recipient reads it. */
+	assert_int_equal(op_export_open(itk_buf_ptr(file), itk_buf_len(file),
+					rc.pk, rc.sk,
+					itk_key_public(f->ops[SUP2]), &h, &eb),
+			 ITK_OK);
+	assert_memory_equal(h->case_id.data, case_id, VAULT_ID_LEN);
+	assert_string_equal(h->signer, "sup2");
+	assert_int_equal(eb->n_messages, 1);
+	assert_true(eb->messages[0]->opened);
+	assert_string_equal(eb->messages[0]->text, marker);
+	assert_string_equal(eb->summary->language, "uk");
+	assert_true(eb->n_history >= 2); /* phone-intake, request-approval */
+	itk_wire_free(h);
+	itk_wire_free(eb);
+	/* Another recipient, another signer expected, a flipped bit: no. */
+	assert_int_equal(op_export_open(itk_buf_ptr(file), itk_buf_len(file),
+					other.pk, other.sk, NULL, &h, &eb),
+			 ITK_E_KEY_UNKNOWN);
+	assert_int_equal(op_export_open(itk_buf_ptr(file), itk_buf_len(file),
+					rc.pk, rc.sk,
+					itk_key_public(f->ops[SUP]), &h, &eb),
+			 ITK_E_VERIFY);
+	for (size_t i = 0; i < itk_buf_len(file); i += 5) {
+		itk_buf_mutable_ptr(file)[i] ^= 0x20;
+		assert_int_not_equal(op_export_open(itk_buf_ptr(file),
+						    itk_buf_len(file), rc.pk,
+						    rc.sk, NULL, &h, &eb),
+				     ITK_OK);
+		itk_buf_mutable_ptr(file)[i] ^= 0x20;
+	}
+	assert_null(h);
+	assert_null(eb);
+	/* Signed under another context: refused. */
+	{
+		itk_pb_case_export *ce = NULL;
+		uint8_t sig[ITK_SIG_LEN];
+		itk_buf *forged = itk_buf_new(ITK_EXPORT_MAX);
+		itk_pb_case_export cf = INTAKE__V1__CASE_EXPORT__INIT;
+		assert_int_equal(itk_wire_case_export_decode(itk_buf_ptr(file),
+							     itk_buf_len(file),
+							     &ce),
+				 ITK_OK);
+		assert_int_equal(
+		    itk_sign(ITK_SIG_OPERATOR, itk_key_secret(f->ops[SUP2]),
+			     ce->header.data, ce->header.len, sig),
+		    ITK_OK);
+		cf.header = ce->header;
+		cf.signature.data = sig;
+		cf.signature.len = sizeof(sig);
+		assert_int_equal(itk_wire_pack(&cf.base, forged), ITK_OK);
+		assert_int_equal(op_export_open(itk_buf_ptr(forged),
+						itk_buf_len(forged), rc.pk,
+						rc.sk, NULL, &h, &eb),
+				 ITK_E_VERIFY);
+		itk_buf_free(forged);
+		itk_wire_free(ce);
+	}
+	/* Recorded: export by sup, approved by sup2; plaintext not stored. */
+	assert_int_equal(vault_ops_history(f->v, case_id, collect_action, &a),
+			 ITK_OK);
+	assert_int_equal(a.n, 4);
+	assert_int_equal(a.what[1], VAULT_ACT_APPROVAL_REQUEST);
+	assert_int_equal(a.what[2], VAULT_ACT_EXPORT);
+	assert_non_null(
+	    strstr(a.detail[2], "to ngo-handover approved-by=sup2"));
+	assert_int_equal(a.what[3], VAULT_ACT_APPROVE);
+	assert_false(in_vault_file(f, "EXPORT-MARKER"));
+	sodium_memzero(rc.sk, sizeof(rc.sk));
+	sodium_memzero(other.sk, sizeof(other.sk));
+	itk_key_free(rc.k);
+	itk_key_free(other.k);
+	itk_buf_free(file);
+}
+
 int
 main(void)
 {
@@ -1168,6 +1554,16 @@ main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_vault_nonce_cache_bounded,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_person_bulk_close, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_two_person_bulk_move, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_two_person_expires, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_two_person_bad_requests,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_round_trip, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
