@@ -232,6 +232,16 @@ itk_sandbox_rule_count(itk_sandbox_kind kind)
 }
 
 #if ITK_HAVE_SECCOMP
+/* libseccomp's SCMP_A0..A5 macros leave datum_b out when it is unused,
+ * which clang's -Wmissing-field-initializers reports: spell it out. */
+static struct scmp_arg_cmp
+cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
+{
+	struct scmp_arg_cmp c = {arg, op, a, b};
+
+	return c;
+}
+
 /* Adds one rule; libseccomp copies everything, nothing to free. */
 static int
 add(scmp_filter_ctx ctx, const struct rule *ru, const itk_sandbox_params *p)
@@ -250,30 +260,29 @@ add(scmp_filter_ctx ctx, const struct rule *ru, const itk_sandbox_params *p)
 	case C_THREAD:
 		return seccomp_rule_add(
 		    ctx, act, nr, 1,
-		    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+		    cmp(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 	case C_NOEXEC:
 		return seccomp_rule_add(
-		    ctx, act, nr, 1,
-		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		    ctx, act, nr, 1, cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	case C_RDONLY:
 		return seccomp_rule_add(
 		    ctx, act, nr, 1,
-		    SCMP_A2(SCMP_CMP_MASKED_EQ,
-			    O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, 0));
+		    cmp(2, SCMP_CMP_MASKED_EQ,
+			O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, 0));
 	case C_SELF:
 		return seccomp_rule_add(ctx, act, nr, 1,
-					SCMP_A0(SCMP_CMP_EQ, getpid()));
+					cmp(0, SCMP_CMP_EQ, getpid(), 0));
 	case C_CHILD:
 		if (p == NULL || p->child <= 0) {
 			return 0; /* no child: nobody to signal */
 		}
 		return seccomp_rule_add(ctx, act, nr, 1,
-					SCMP_A0(SCMP_CMP_EQ, p->child));
+					cmp(0, SCMP_CMP_EQ, p->child, 0));
 	case C_FD_FLAGS: {
 		static const int cmds[] = {F_GETFL, F_SETFL, F_GETFD, F_SETFD};
 		for (size_t i = 0; rc == 0 && i < 4; i++) {
 			rc = seccomp_rule_add(ctx, act, nr, 1,
-					      SCMP_A1(SCMP_CMP_EQ, cmds[i]));
+					      cmp(1, SCMP_CMP_EQ, cmds[i], 0));
 		}
 		return rc;
 	}
@@ -283,26 +292,26 @@ add(scmp_filter_ctx ctx, const struct rule *ru, const itk_sandbox_params *p)
 					   F_OFD_SETLK, F_OFD_SETLKW};
 		for (size_t i = 0; rc == 0 && i < 6; i++) {
 			rc = seccomp_rule_add(ctx, act, nr, 1,
-					      SCMP_A1(SCMP_CMP_EQ, cmds[i]));
+					      cmp(1, SCMP_CMP_EQ, cmds[i], 0));
 		}
 		return rc;
 	}
 	case C_SET_NAME:
 		return seccomp_rule_add(ctx, act, nr, 1,
-					SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+					cmp(0, SCMP_CMP_EQ, PR_SET_NAME, 0));
 	case C_AF_UNIX:
 		return seccomp_rule_add(ctx, act, nr, 1,
-					SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+					cmp(0, SCMP_CMP_EQ, AF_UNIX, 0));
 	case C_AF_INET:
 		rc = seccomp_rule_add(ctx, act, nr, 1,
-				      SCMP_A0(SCMP_CMP_EQ, AF_INET));
-		return rc != 0
-			   ? rc
-			   : seccomp_rule_add(ctx, act, nr, 1,
-					      SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+				      cmp(0, SCMP_CMP_EQ, AF_INET, 0));
+		return rc != 0 ? rc
+			       : seccomp_rule_add(
+				     ctx, act, nr, 1,
+				     cmp(0, SCMP_CMP_EQ, AF_INET6, 0));
 	case C_AF_NETLINK:
 		return seccomp_rule_add(ctx, act, nr, 1,
-					SCMP_A0(SCMP_CMP_EQ, AF_NETLINK));
+					cmp(0, SCMP_CMP_EQ, AF_NETLINK, 0));
 	default:
 		return -EINVAL;
 	}
