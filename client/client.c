@@ -397,6 +397,23 @@ out:
 	return r;
 }
 
+itk_err
+itk_client_check_receipt(itk_client *c, const uint8_t *receipt, size_t len,
+			 const uint8_t sub_id[static ITK_HASH_LEN],
+			 itk_client_receipt *rcpt)
+{
+	itk_buf *b = itk_buf_new(ITK_RECEIPT_MAX);
+	itk_err r = ITK_E_NOMEM;
+
+	if (c->bundle == NULL) {
+		r = ITK_E_MISSING;
+	} else if (b != NULL && (r = itk_buf_put(b, receipt, len)) == ITK_OK) {
+		r = check_receipt(c, b, sub_id, rcpt);
+	}
+	itk_buf_free(b);
+	return r;
+}
+
 /*
  * The gateway asked for proof of work (Error "pow"): fetch a challenge,
  * solve it for this submission and re-pack the Submission with it into

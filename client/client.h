@@ -82,6 +82,16 @@ itk_err itk_client_post(itk_client *c, const uint8_t *submission, size_t len,
 			const uint8_t sub_id[static ITK_HASH_LEN],
 			itk_client_receipt *rcpt, int *http_status) ITK_WUR;
 
+/*
+ * Checks a Receipt received some other way (the chat WebSocket) exactly
+ * as itk_client_post does: the bundle's receipt key signed it, and it
+ * names sub_id.  ITK_OK and *rcpt, ITK_E_VERIFY, or a decoder error.
+ */
+itk_err itk_client_check_receipt(itk_client *c, const uint8_t *receipt,
+				 size_t len,
+				 const uint8_t sub_id[static ITK_HASH_LEN],
+				 itk_client_receipt *rcpt) ITK_WUR;
+
 /* One opened reply. */
 typedef struct {
 	uint8_t reply_id[ITK_HASH_LEN];

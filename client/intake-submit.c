@@ -6,14 +6,18 @@
  * passphrase.
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "chat.h"
 #include "client.h"
+#include "config.h"
 #include "proof.h"
 #include "keys.h"
 #include "file.h"
@@ -30,6 +34,7 @@ struct opts {
 	const char *lang;
 	const char *text;
 	const char *thread;
+	const char *chat_url;
 	const char *id; /* proof: the submission id */
 	const char *fields[32];
 	size_t n_fields;
@@ -47,6 +52,8 @@ usage(FILE *f)
 	       "stdin)\n"
 	       "  replies   fetch and open the replies for a passphrase\n"
 	       "  keys      fetch, verify and print the key bundle\n"
+	       "  chat      print replies as they arrive (chat WebSocket);\n"
+	       "            each stdin line is sent as a follow-up\n"
 	       "  proof     fetch and verify the log's inclusion proof for a"
 	       "\n            receipt (--id HEX; exit 3: not published yet)\n"
 	       "\n"
@@ -65,6 +72,8 @@ usage(FILE *f)
 	       "  --text TEXT            the message (default: read stdin)\n"
 	       "  --field NAME=VALUE     a form field (repeatable)\n"
 	       "  --thread HEX           case id to follow up\n"
+	       "  --chat-url URL         chat WebSocket (default: --url with\n"
+	       "                         ws(s):// and path /v1/chat)\n"
 	       "  --id HEX               proof: the receipt's submission id\n"
 	       "  --quiet                print only key=value lines\n"
 	       "  --help                 this text\n"
@@ -419,6 +428,409 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------------- chat */
+
+#define CHAT_LINE_MAX 4096u
+#define CHAT_WAITS    16u  /* follow-ups awaiting their receipt */
+#define CHAT_SEEN     256u /* reply ids remembered (a reply may come twice) */
+#define CHAT_PING_MS  20000u
+#define CHAT_DRAIN_MS 10000u /* after stdin ends: wait for the answers */
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+struct chat_wait {
+	uint32_t seq;
+	uint8_t sub_id[ITK_HASH_LEN];
+	itk_buf *sub; /* for a fall-back over HTTP (proof of work) */
+};
+
+struct chat {
+	const struct opts *o;
+	itk_client *c;
+	itk_chat *ch;
+	const itk_identity *id;
+	pthread_mutex_t mtx; /* guards everything below */
+	uint32_t seq;
+	struct chat_wait waits[CHAT_WAITS];
+	size_t n_waits;
+	int stdin_done;
+	uint8_t thread[ITK_HASH_LEN];
+	int has_thread;
+	uint8_t seen[CHAT_SEEN][ITK_HASH_LEN];
+	size_t n_seen;
+};
+
+/* Reads follow-ups from stdin, one per line, and submits each. */
+static void *
+chat_stdin(void *arg)
+{
+	struct chat *st = arg;
+	char line[CHAT_LINE_MAX];
+
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		itk_client_message m = {0};
+		struct chat_wait w = {0};
+		uint8_t thread[ITK_HASH_LEN];
+		size_t n = strlen(line);
+		int has_thread;
+		itk_err r;
+
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
+			line[--n] = '\0';
+		}
+		if (n == 0) {
+			continue;
+		}
+		pthread_mutex_lock(&st->mtx);
+		has_thread = st->has_thread;
+		memcpy(thread, st->thread, sizeof(thread));
+		w.seq = ++st->seq;
+		pthread_mutex_unlock(&st->mtx);
+		m.channel = INTAKE__V1__CHANNEL__CHANNEL_CHAT;
+		m.form_category = INTAKE__V1__FORM_CATEGORY__FORM_NONE;
+		m.language = st->o->lang;
+		m.text = line;
+		m.thread_id = has_thread ? thread : NULL;
+		if ((w.sub = itk_buf_new(ITK_SUBMISSION_MAX)) == NULL ||
+		    (r = itk_client_seal(st->c, st->id, &m, w.sub,
+					 w.sub_id)) != ITK_OK) {
+			fprintf(stderr, "intake-submit: seal failed\n");
+			itk_buf_free(w.sub);
+			continue;
+		}
+		sodium_memzero(line, sizeof(line));
+		pthread_mutex_lock(&st->mtx);
+		if (st->n_waits == CHAT_WAITS) {
+			pthread_mutex_unlock(&st->mtx);
+			fprintf(stderr, "intake-submit: too many unanswered "
+					"follow-ups\n");
+			itk_buf_free(w.sub);
+			continue;
+		}
+		st->waits[st->n_waits++] = w;
+		pthread_mutex_unlock(&st->mtx);
+		if (itk_chat_submit(st->ch, w.seq, itk_buf_ptr(w.sub),
+				    itk_buf_len(w.sub)) != ITK_OK) {
+			fprintf(stderr, "intake-submit: chat: send failed\n");
+			break;
+		}
+	}
+	pthread_mutex_lock(&st->mtx);
+	st->stdin_done = 1;
+	pthread_mutex_unlock(&st->mtx);
+	return NULL;
+}
+
+/* Takes the follow-up answered by seq off the list; 0 if none. */
+static int
+chat_take_wait(struct chat *st, uint32_t seq, struct chat_wait *out)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&st->mtx);
+	for (size_t i = 0; i < st->n_waits; i++) {
+		if (st->waits[i].seq == seq) {
+			*out = st->waits[i];
+			st->waits[i] = st->waits[--st->n_waits];
+			found = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&st->mtx);
+	return found;
+}
+
+static void
+chat_print_receipt(const itk_client_receipt *rc)
+{
+	char idhex[2 * ITK_HASH_LEN + 1];
+
+	itk_hex(idhex, rc->submission_id, ITK_HASH_LEN);
+	printf("submission_id=%s\naccepted_at=%llu\n\n", idhex,
+	       (unsigned long long)rc->accepted_at);
+}
+
+static void
+chat_receipt(struct chat *st, const itk_pb_chat_server *f)
+{
+	struct chat_wait w;
+	itk_client_receipt rc;
+
+	if (!chat_take_wait(st, f->seq, &w)) {
+		printf("error=unexpected_receipt\n\n");
+		return;
+	}
+	if (itk_client_check_receipt(st->c, f->receipt.data, f->receipt.len,
+				     w.sub_id, &rc) != ITK_OK) {
+		printf("error=bad_receipt\n\n");
+	} else {
+		chat_print_receipt(&rc);
+	}
+	itk_buf_free(w.sub);
+}
+
+static void
+chat_error(struct chat *st, const itk_pb_chat_server *f)
+{
+	itk_pb_error *e = NULL;
+	struct chat_wait w;
+	int mine = chat_take_wait(st, f->seq, &w);
+
+	if (itk_wire_error_decode(f->error.data, f->error.len, &e) != ITK_OK) {
+		printf("error=undecodable seq=%u\n\n", f->seq);
+	} else if (mine && e->code == ITK_E_POW) {
+		/* The gateway wants proof of work now: the HTTP path solves
+		 * a challenge (itk_client_post); the receipt is the same. */
+		itk_client_receipt rc;
+		int status = 0;
+		if (itk_client_post(st->c, itk_buf_ptr(w.sub),
+				    itk_buf_len(w.sub), w.sub_id, &rc,
+				    &status) == ITK_OK) {
+			chat_print_receipt(&rc);
+		} else {
+			printf("error=pow seq=%u\n\n", f->seq);
+		}
+	} else {
+		printf("error=%s seq=%u\nmessage=%s\n\n",
+		       e->name != NULL ? e->name : "", f->seq,
+		       e->message != NULL ? e->message : "");
+	}
+	itk_wire_free(e);
+	if (mine) {
+		itk_buf_free(w.sub);
+	}
+}
+
+/* Opens a pushed Reply: the reply key opens it, or it is not ours. */
+static void
+chat_reply(struct chat *st, const itk_pb_chat_server *f)
+{
+	char idhex[2 * ITK_HASH_LEN + 1];
+	itk_pb_mailbox_page *page = NULL;
+	itk_pb_reply_body *body = NULL;
+	itk_buf *wrap = NULL, *plain = NULL;
+	const itk_pb_reply *rp;
+	size_t n = f->reply.len;
+	uint8_t hdr[12];
+	size_t hl = 0;
+
+	/* A Reply decodes through the MailboxPage decoder (its checks of
+	 * every Reply): field 2, length-delimited, then the bytes. */
+	hdr[hl++] = 0x12;
+	do {
+		hdr[hl++] = (uint8_t)((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+		n >>= 7;
+	} while (n > 0);
+	if ((wrap = itk_buf_new(ITK_MAILBOX_PAGE_MAX)) == NULL ||
+	    (plain = itk_buf_new(ITK_PAD_MAX)) == NULL ||
+	    itk_buf_put(wrap, hdr, hl) != ITK_OK ||
+	    itk_buf_put(wrap, f->reply.data, f->reply.len) != ITK_OK ||
+	    itk_wire_mailbox_page_decode(itk_buf_ptr(wrap), itk_buf_len(wrap),
+					 &page) != ITK_OK ||
+	    page->n_replies != 1) {
+		printf("error=bad_reply\n\n");
+		goto out;
+	}
+	rp = page->replies[0];
+	pthread_mutex_lock(&st->mtx);
+	for (size_t i = 0; i < st->n_seen && i < CHAT_SEEN; i++) {
+		if (memcmp(st->seen[i], rp->reply_id.data, ITK_HASH_LEN) ==
+		    0) {
+			pthread_mutex_unlock(&st->mtx);
+			goto out; /* sent twice: stored and pushed */
+		}
+	}
+	memcpy(st->seen[st->n_seen++ % CHAT_SEEN], rp->reply_id.data,
+	       ITK_HASH_LEN);
+	pthread_mutex_unlock(&st->mtx);
+	if (itk_open(st->id->reply_pk, st->id->reply_sk, rp->sealed.data,
+		     rp->sealed.len, plain) != ITK_OK ||
+	    itk_wire_reply_body_decode(itk_buf_ptr(plain), itk_buf_len(plain),
+				       &body) != ITK_OK) {
+		printf("error=unreadable_reply\n\n");
+		goto out;
+	}
+	if (body->case_ref.len == ITK_HASH_LEN) {
+		pthread_mutex_lock(&st->mtx);
+		memcpy(st->thread, body->case_ref.data, ITK_HASH_LEN);
+		st->has_thread = 1;
+		pthread_mutex_unlock(&st->mtx);
+	}
+	itk_hex(idhex, rp->reply_id.data, ITK_HASH_LEN);
+	printf("reply_id=%s\nsent_at=%llu\ntext=%s\n\n", idhex,
+	       (unsigned long long)body->sent_at,
+	       body->text != NULL ? body->text : "");
+out:
+	itk_wire_free(body);
+	itk_wire_free(page);
+	itk_buf_free(plain);
+	itk_buf_free(wrap);
+}
+
+static int
+cmd_chat(const struct opts *o)
+{
+	char pass[ITK_PASSPHRASE_MAX];
+	char url[512];
+	itk_identity id;
+	struct chat st;
+	pthread_t thr;
+	int started = 0, rc = 1;
+	uint64_t last_ping, drain_from = 0, ping_ms = CHAT_PING_MS;
+	itk_err r;
+
+	memset(&st, 0, sizeof(st));
+	sodium_memzero(&id, sizeof(id));
+	if (pthread_mutex_init(&st.mtx, NULL) != 0) {
+		return fail("chat", ITK_E_NOMEM);
+	}
+	st.o = o;
+	st.id = &id;
+	if ((r = load_passphrase(o, pass)) != ITK_OK || pass[0] == '\0') {
+		fprintf(stderr, "intake-submit: chat needs the passphrase "
+				"(--passphrase-file or INTAKE_PASSPHRASE)\n");
+		rc = 2;
+		goto out;
+	}
+	if ((r = itk_passphrase_derive(pass, &id)) != ITK_OK) {
+		rc = fail("passphrase", r);
+		goto out;
+	}
+	if (o->chat_url != NULL) {
+		if (strlen(o->chat_url) >= sizeof(url)) {
+			rc = fail("--chat-url", ITK_E_TOO_BIG);
+			goto out;
+		}
+		memcpy(url, o->chat_url, strlen(o->chat_url) + 1);
+	} else {
+		/* http://h:p -> ws://h:p/v1/chat, https -> wss */
+		int w = snprintf(
+		    url, sizeof(url), "ws%s/v1/chat",
+		    o->url + (strncmp(o->url, "https", 5) == 0 ? 5 : 4));
+		if (strncmp(o->url, "http", 4) != 0 || w <= 0 ||
+		    (size_t)w >= sizeof(url)) {
+			rc = fail("--url", ITK_E_CONFIG);
+			goto out;
+		}
+	}
+	if ((r = connect_verified(o, &st.c)) != ITK_OK) {
+		rc = fail("key bundle", r);
+		goto out;
+	}
+	if ((r = itk_chat_open(url, o->ca, &st.ch)) != ITK_OK) {
+		rc = fail("chat", r);
+		goto out;
+	}
+	if ((r = itk_chat_subscribe(st.ch, ++st.seq, id.mailbox_id)) !=
+	    ITK_OK) {
+		rc = fail("chat", r);
+		goto out;
+	}
+	if (pthread_create(&thr, NULL, chat_stdin, &st) != 0) {
+		rc = fail("chat", ITK_E_NOMEM);
+		goto out;
+	}
+	started = 1;
+	last_ping = now_ms();
+	/* A test knob: the ping interval must be below the gateway's
+	 * chat_idle_ms, which tests make short. */
+	if (getenv("INTAKE_CHAT_PING_MS") != NULL &&
+	    itk_parse_u64(getenv("INTAKE_CHAT_PING_MS"), 100u, 3600000u,
+			  &ping_ms) != ITK_OK) {
+		ping_ms = CHAT_PING_MS;
+	}
+	for (;;) {
+		itk_pb_chat_server *f = NULL;
+		int done;
+		size_t waiting;
+
+		r = itk_chat_recv(st.ch, 500, &f);
+		if (r == ITK_E_NET) {
+			printf("closed=1\n");
+			fflush(stdout);
+			rc = 1;
+			break;
+		}
+		if (r == ITK_OK) {
+			switch (f->kind_case) {
+			case INTAKE__V1__CHAT_SERVER_FRAME__KIND_RECEIPT:
+				chat_receipt(&st, f);
+				break;
+			case INTAKE__V1__CHAT_SERVER_FRAME__KIND_ERROR:
+				chat_error(&st, f);
+				break;
+			case INTAKE__V1__CHAT_SERVER_FRAME__KIND_REPLY:
+				chat_reply(&st, f);
+				break;
+			case INTAKE__V1__CHAT_SERVER_FRAME__KIND_SUBSCRIBED:
+				printf("subscribed=1\n\n");
+				break;
+			case INTAKE__V1__CHAT_SERVER_FRAME__KIND_PONG:
+			case INTAKE__V1__CHAT_SERVER_FRAME__KIND__NOT_SET:
+			default:
+				break;
+			}
+			itk_wire_free(f);
+			fflush(stdout);
+		} else if (r != ITK_E_BUSY) {
+			printf("error=bad_frame\n\n");
+			fflush(stdout);
+		}
+		pthread_mutex_lock(&st.mtx);
+		done = st.stdin_done;
+		waiting = st.n_waits;
+		pthread_mutex_unlock(&st.mtx);
+		if (done && drain_from == 0) {
+			drain_from = now_ms();
+		}
+		if (done &&
+		    (waiting == 0 || now_ms() - drain_from > CHAT_DRAIN_MS)) {
+			rc = waiting == 0 ? 0 : 1;
+			break;
+		}
+		if (now_ms() - last_ping > ping_ms) {
+			last_ping = now_ms();
+			if (itk_chat_ping(st.ch, ++st.seq) != ITK_OK) {
+				printf("closed=1\n");
+				rc = 1;
+				break;
+			}
+		}
+	}
+out:
+	if (started) {
+		/* stdin may still block: the thread ends with the process
+		 * if it is not done; the connection goes first. */
+		pthread_mutex_lock(&st.mtx);
+		if (st.stdin_done) {
+			pthread_mutex_unlock(&st.mtx);
+			pthread_join(thr, NULL);
+		} else {
+			pthread_mutex_unlock(&st.mtx);
+			pthread_detach(thr);
+			sodium_memzero(pass, sizeof(pass));
+			fflush(stdout);
+			_exit(rc);
+		}
+	}
+	for (size_t i = 0; i < st.n_waits; i++) {
+		itk_buf_free(st.waits[i].sub);
+	}
+	sodium_memzero(pass, sizeof(pass));
+	itk_identity_wipe(&id);
+	itk_chat_free(st.ch);
+	itk_client_free(st.c);
+	pthread_mutex_destroy(&st.mtx);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -432,6 +844,7 @@ main(int argc, char **argv)
 	    {"text", required_argument, NULL, 't'},
 	    {"field", required_argument, NULL, 'f'},
 	    {"thread", required_argument, NULL, 'T'},
+	    {"chat-url", required_argument, NULL, 'W'},
 	    {"id", required_argument, NULL, 'I'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -482,6 +895,9 @@ main(int argc, char **argv)
 		case 'T':
 			o.thread = optarg;
 			break;
+		case 'W':
+			o.chat_url = optarg;
+			break;
 		case 'I':
 			o.id = optarg;
 			break;
@@ -512,6 +928,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "keys") == 0) {
 		return cmd_keys(&o);
+	}
+	if (strcmp(cmd, "chat") == 0) {
+		return cmd_chat(&o);
 	}
 	if (strcmp(cmd, "proof") == 0) {
 		return cmd_proof(&o);
