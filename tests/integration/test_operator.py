@@ -259,6 +259,31 @@ def main():
                 not set(ids) & set(cases(rows)),
                 "approved by another supervisor, all %d close" % len(ids))
 
+        # Output for people: aligned columns, no colour off a terminal;
+        # every command explains itself.
+        r, _ = ops.run("dev-supervisor", "search", "--queue", "captivity",
+                       json_out=False)
+        lines = r.stdout.splitlines()
+        head = lines[0] if lines else ""
+        qa, sa = head.find("QUEUE"), head.find("STATE")
+        t.check(r.returncode == 0 and "\033" not in r.stdout and
+                len(lines) >= 8 and qa > 0 and sa > qa and
+                all(x[qa:].startswith("captivity ") and
+                    x[sa:].split()[0] in ("open", "closed")
+                    for x in lines[1:]),
+                "tables are aligned and plain when not on a terminal")
+        r = subprocess.run([exe("intake-op"), "--help"],
+                           capture_output=True, text=True)
+        names = [x.split()[0] for x in r.stdout.splitlines()
+                 if x.startswith("  ")]
+        helps = [subprocess.run([exe("intake-op"), n, "--help"],
+                                capture_output=True, text=True)
+                 for n in names]
+        t.check(len(names) == 19 and
+                all(h.returncode == 0 and h.stdout.startswith("usage:")
+                    and n in h.stdout for n, h in zip(names, helps)),
+                "every one of the %d commands has --help" % len(names))
+
         data = open(os.path.join(st.vault, "data.mdb"), "rb").read()
         t.check("Бахмутом".encode() not in data and
                 "сдаться".encode() not in data and
