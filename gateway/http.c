@@ -705,7 +705,8 @@ start_server(gw_http *h, const char *url, bool tls)
 		goto out;
 	}
 	/* The published vault log (gateway/logpub.c). */
-	if (h->o.log != NULL && (r = gw_log_http_add(srv, h->o.log)) != ITK_OK) {
+	if (h->o.log != NULL &&
+	    (r = gw_log_http_add(srv, h->o.log)) != ITK_OK) {
 		goto out;
 	}
 	/* The page's files, with the headers of gateway/static.c. */

@@ -409,12 +409,12 @@ process(gw_relay *r, struct rctx *c)
 		acks[i] = wr->acks[i].data;
 	}
 	/* Pushed log files: a refusal is logged, never fails the acks. */
-	for (size_t i = 0; r->o.log != NULL && i < wr->n_log_files &&
-			   i < GW_LOG_FILES_MAX;
+	for (size_t i = 0;
+	     r->o.log != NULL && i < wr->n_log_files && i < GW_LOG_FILES_MAX;
 	     i++) {
 		const Intake__V1__LogFile *f = wr->log_files[i];
-		itk_err le = gw_log_store(r->o.log, f->path, f->data.data,
-					  f->data.len);
+		itk_err le =
+		    gw_log_store(r->o.log, f->path, f->data.data, f->data.len);
 		if (le != ITK_OK && le != ITK_E_RANGE) {
 			itk_log_warn("log.refused", "path=%.96s err=%s",
 				     f->path, itk_errname(le));

@@ -121,18 +121,18 @@ typedef struct {
  * 1..15 intake, 16..63 operator actions, 64.. keys and administration.
  */
 typedef enum {
-	VAULT_CHANGE_MESSAGE = 1,    /* "messages": message added */
-	VAULT_CHANGE_QUARANTINE = 2, /* "quarantine": quarantined */
-	VAULT_CHANGE_CASE = 3,       /* "cases": case created */
-	VAULT_CHANGE_CASE_JOIN = 4,  /* "cases": a follow-up joined it */
-	VAULT_CHANGE_CASE_CLOSE = 5, /* "cases": case closed */
+	VAULT_CHANGE_MESSAGE = 1,     /* "messages": message added */
+	VAULT_CHANGE_QUARANTINE = 2,  /* "quarantine": quarantined */
+	VAULT_CHANGE_CASE = 3,        /* "cases": case created */
+	VAULT_CHANGE_CASE_JOIN = 4,   /* "cases": a follow-up joined it */
+	VAULT_CHANGE_CASE_CLOSE = 5,  /* "cases": case closed */
 	VAULT_CHANGE_CASE_UPDATE = 6, /* "cases": changed by an operator */
 	/* Operator tier (ops.c); val NULL, vlen 0 when a record is deleted. */
-	VAULT_CHANGE_LEASE = 16,  /* "leases": claimed, or released (deleted) */
+	VAULT_CHANGE_LEASE = 16, /* "leases": claimed, or released (deleted) */
 	VAULT_CHANGE_ACTION = 17, /* "actions": an operator action recorded */
 	VAULT_CHANGE_NOTE = 18,   /* "notes": an encrypted note added */
 	VAULT_CHANGE_TAG = 19,    /* "tags": tag added, or removed (deleted) */
-	VAULT_CHANGE_OUTBOX = 20, /* "outbox": reply queued, or sent (deleted) */
+	VAULT_CHANGE_OUTBOX = 20, /* "outbox": reply queued; sent: deleted */
 	/* "approvals": stored, or used or expired (deleted) */
 	VAULT_CHANGE_APPROVAL = 21,
 } vault_change;
