@@ -306,10 +306,10 @@ least_privilege(const struct cfg *g)
 	}
 	if (t.change && strncmp(g->link_listen, "ipc://", 6) == 0) {
 		const char *p = g->link_listen + 6;
+		int rc = fchownat(AT_FDCWD, p, t.uid, t.gid,
+				  AT_SYMLINK_NOFOLLOW);
 
-		if (fchownat(AT_FDCWD, p, t.uid, t.gid,
-			     AT_SYMLINK_NOFOLLOW) != 0 ||
-		    fchmodat(AT_FDCWD, p, 0660, 0) != 0) {
+		if (rc != 0 || fchmodat(AT_FDCWD, p, 0660, 0) != 0) {
 			itk_log_error("start.link_owner", "path=%s errno=%d",
 				      p, errno);
 			return ITK_E_PERM;
