@@ -173,8 +173,8 @@ typedef struct {
 	gw_spool *spool;
 	const uint8_t *bundle; /* GET /v1/keys body */
 	size_t bundle_len;
-	struct gw_pow *pow;         /* GET /v1/challenge; NULL: 404 */
-	uint32_t body_timeout_ms;   /* 0: 30000 */
+	struct gw_pow *pow;       /* GET /v1/challenge; NULL: 404 */
+	uint32_t body_timeout_ms; /* 0: 30000 */
 	/* Front (gateway/front.c) on the plain listener; max_conns 0 = off
 	 * (nng listens on `listen` itself, with none of these limits). */
 	size_t max_conns;
