@@ -306,8 +306,8 @@ least_privilege(const struct cfg *g)
 	}
 	if (t.change && strncmp(g->link_listen, "ipc://", 6) == 0) {
 		const char *p = g->link_listen + 6;
-		int rc = fchownat(AT_FDCWD, p, t.uid, t.gid,
-				  AT_SYMLINK_NOFOLLOW);
+		int rc =
+		    fchownat(AT_FDCWD, p, t.uid, t.gid, AT_SYMLINK_NOFOLLOW);
 
 		if (rc != 0 || fchmodat(AT_FDCWD, p, 0660, 0) != 0) {
 			itk_log_error("start.link_owner", "path=%s errno=%d",
