@@ -47,12 +47,7 @@
 #define VAULT_LEAF_CASE_JOIN   4u /* case updated by a follow-up */
 #define VAULT_LEAF_CASE_CLOSE  5u /* case closed */
 #define VAULT_LEAF_CASE_UPDATE 6u /* case changed by an operator action */
-/* Operator tier (vault/ops.c); "deleted" leaves for releases/removals. */
-#define VAULT_LEAF_LEASE    16u /* "leases": claimed, or released */
-#define VAULT_LEAF_ACTION   17u /* "actions": an operator action */
-#define VAULT_LEAF_NOTE     18u /* "notes": an encrypted note added */
-#define VAULT_LEAF_TAG      19u /* "tags": tag added, or removed */
-#define VAULT_LEAF_OUTBOX   20u /* "outbox": reply queued, or sent */
+/* Operator tier (vault/ops.c): "deleted" leaves for releases/removals. */
 #define VAULT_LEAF_LEASE    16u /* case claimed; deleted: released */
 #define VAULT_LEAF_ACTION   17u /* operator action recorded */
 #define VAULT_LEAF_NOTE     18u /* encrypted note added */
