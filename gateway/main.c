@@ -502,13 +502,13 @@ main(int argc, char **argv)
 		    .spool = spool,
 		    .bundle = itk_buf_ptr(k.bundle),
 		    .bundle_len = itk_buf_len(k.bundle),
-		    .log = glog,
 		    .pow = pow,
 		    .body_timeout_ms = (uint32_t)g.body_timeout_ms,
 		    .max_conns = (size_t)g.max_conns,
 		    .max_header = (size_t)g.max_header,
 		    .max_header_lines = (size_t)g.max_header_lines,
 		    .header_timeout_ms = (uint32_t)g.header_timeout_ms,
+		    .log = glog,
 		};
 		if ((r = gw_http_start(&ho, &http)) != ITK_OK) {
 			goto out;
