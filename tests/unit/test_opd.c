@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -31,7 +32,7 @@
 #include "vault_log.h"
 #include "wire.h"
 
-enum { TRI, TRI2, CAPT, SUP, SUP2, PHONE, ADM, N_OPS };
+enum { TRI, TRI2, CAPT, SUP, SUP2, SUP3, PHONE, ADM, N_OPS };
 
 #define Q(q) (1u << (q))
 
@@ -47,6 +48,7 @@ static const struct {
     [CAPT] = {"capt", ITK_ROLE_TRIAGE, Q(ITK_QUEUE_CAPTIVITY)},
     [SUP] = {"sup", ITK_ROLE_SUPERVISOR, ITK_KEY_QUEUES_ALL},
     [SUP2] = {"sup2", ITK_ROLE_SUPERVISOR, ITK_KEY_QUEUES_ALL},
+    [SUP3] = {"sup3", ITK_ROLE_SUPERVISOR, Q(ITK_QUEUE_CAPTIVITY)},
     [PHONE] = {"phone", ITK_ROLE_PHONE, ITK_KEY_QUEUES_ALL},
     [ADM] = {"adm", ITK_ROLE_ADMIN, ITK_KEY_QUEUES_ALL},
 };
@@ -1513,6 +1515,71 @@ test_export_round_trip(void **state)
 	itk_buf_free(file);
 }
 
+static void
+test_two_person_approver_needs_the_queues(void **state)
+{
+	struct fx *f = *state;
+	uint8_t ids[2][VAULT_ID_LEN], id[VAULT_APPROVAL_ID_LEN];
+	ProtobufCBinaryData store[2];
+	itk_pb_op_request_body b;
+	itk_pb_op_response_body *resp = NULL;
+
+	/* sup asks to close a captivity and a surrender case; sup3 works
+	 * captivity only: it may not approve, and nothing closes. */
+	memcpy(ids[0], f->capt, VAULT_ID_LEN);
+	memcpy(ids[1], f->surr, VAULT_ID_LEN);
+	b = bulk(C(BULK_CLOSE), ids, 2, store);
+	b.text = "duplicate";
+	assert_int_equal(send_open(f, SUP, &b, &resp), ITK_OK);
+	memcpy(id, resp->approvals[0]->approval_id.data, sizeof(id));
+	itk_wire_free(resp);
+	refused(f, SUP3, approve(id), &honest, ITK_E_PERM);
+	assert_true(is_open(f, f->capt));
+	assert_true(is_open(f, f->surr));
+	/* Nor may sup3 ask for what it cannot work. */
+	refused(f, SUP3, b, &honest, ITK_E_PERM);
+	/* The refused approval is still there for a rightful approver. */
+	b = approve(id);
+	assert_int_equal(send(f, SUP2, &b), ITK_OK);
+	assert_false(is_open(f, f->capt));
+	assert_false(is_open(f, f->surr));
+}
+
+/* The requester's key is gone (revoked) before the approval: a service
+ * restarted without it refuses to run the request. */
+static void
+test_two_person_requester_revoked(void **state)
+{
+	struct fx *f = *state;
+	uint8_t id[VAULT_APPROVAL_ID_LEN];
+	opd_options oo = {0};
+	opd *s2 = NULL, *s1 = f->s;
+	char path[256];
+	snap sn;
+
+	request_close(f, SUP, id);
+	assert_int_equal(itk_keystore_path(path, sizeof(path), f->dir,
+					   ITK_KEY_OPERATOR, 0, "sup", true),
+			 ITK_OK);
+	assert_int_equal(unlink(path), 0);
+	oo.keys_dir = f->dir;
+	oo.v = f->v;
+	oo.ring = f->ring;
+	oo.rules = f->rules;
+	assert_int_equal(opd_new(&oo, &s2), ITK_OK);
+	assert_int_equal(opd_operator_count(s2), N_OPS - 1);
+	f->s = s2;
+	sn = take(f);
+	{
+		itk_pb_op_request_body b = approve(id);
+		assert_int_equal(send(f, SUP2, &b), ITK_E_KEY_UNKNOWN);
+	}
+	unchanged(f, sn);
+	assert_true(is_open(f, f->capt));
+	f->s = s1;
+	opd_free(s2);
+}
+
 int
 main(void)
 {
@@ -1564,6 +1631,10 @@ main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_round_trip, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_two_person_approver_needs_the_queues, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_person_requester_revoked,
+					    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
