@@ -54,6 +54,16 @@ def wait_for(cond, timeout, what):
         delay = min(delay * 2, 0.2)
 
 
+def _exit_on_term(signum, frame):
+    # meson test ends a test that runs too long with SIGTERM: turn it into
+    # an exception so every `finally: st.close()` runs and no process of
+    # the stack outlives its test.
+    raise SystemExit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _exit_on_term)
+
+
 class Stack:
     def __init__(self, workers=2, spool_max_bytes=256 << 20, lease_ms=5000,
                  name="stack", gw_extra=(), link=None):
