@@ -51,6 +51,7 @@ typedef enum {
 	C_THREAD,     /* clone: CLONE_THREAD set (threads, not processes) */
 	C_NOEXEC,     /* mmap/mprotect: PROT_EXEC clear (arg 2) */
 	C_RDONLY,     /* openat: read-only, no O_CREAT (arg 2) */
+	C_RDONLY1,    /* open: the same on arg 1 */
 	C_SELF,       /* tgkill: our own thread group (arg 0) */
 	C_CHILD,      /* kill: the monitor's child only (arg 0) */
 	C_FD_FLAGS,   /* fcntl: F_GETFL/F_SETFL/F_GETFD/F_SETFD */
@@ -172,16 +173,28 @@ static const struct rule rules[] = {
     {"ptrace", SAN | ALL, C_ANY, 0, "LeakSanitizer stops the world"},
     {"prctl", SAN | ALL, C_ANY, 0, "LeakSanitizer: PR_SET_DUMPABLE"},
     {"openat", SAN | ALL, C_RDONLY, 0, "/proc/self/maps, /proc/self/task"},
+    {"open", SAN | ALL, C_RDONLY1, 0, "the same, by the runtime's own open"},
     {"getdents64", SAN | ALL, C_ANY, 0, "/proc/self/task"},
+    {"getdents", SAN | ALL, C_ANY, 0, "/proc/self/task (runtime's own)"},
     {"newfstatat", SAN | ALL, C_ANY, 0, "sanitizer runtime"},
+    {"stat", SAN | ALL, C_ANY, 0, "sanitizer runtime"},
+    {"lstat", SAN | ALL, C_ANY, 0, "sanitizer runtime"},
+    {"fstat", SAN | ALL, C_ANY, 0, "sanitizer runtime"},
+    {"access", SAN | ALL, C_ANY, 0, "sanitizer runtime"},
     {"readlink", SAN | ALL, C_ANY, 0, "sanitizer runtime"},
     {"readlinkat", SAN | ALL, C_ANY, 0, "sanitizer runtime"},
+    {"getppid", SAN | ALL, C_ANY, 0, "LeakSanitizer's tracer"},
     {"sigaltstack", SAN | ALL, C_ANY, 0, "ASan's signal stack"},
     {"rt_sigaction", SAN | ALL, C_ANY, 0, "sanitizer handlers"},
     {"sched_getaffinity", SAN | ALL, C_ANY, 0, "sanitizer runtime"},
     {"kill", SAN | ALL, C_ANY, 0, "LeakSanitizer's tracer"},
     {"tgkill", SAN | ALL, C_ANY, 0, "LeakSanitizer's tracer"},
     {"wait4", SAN | ALL, C_ANY, 0, "LeakSanitizer's tracer"},
+    {"fork", SAN | ALL, C_ANY, 0,
+     "a report forks llvm-symbolizer (whose execve is still refused)"},
+    {"pipe", SAN | ALL, C_ANY, 0, "symbolizer pipes"},
+    {"prlimit64", SAN | ALL, C_ANY, 0, "before starting the symbolizer"},
+    {"ioctl", SAN | ALL, C_ANY, 0, "isatty() for a coloured report"},
     {"pipe2", SAN | ALL, C_ANY, 0, "symbolizer pipes"},
     {"dup2", SAN | ALL, C_ANY, 0, "symbolizer pipes"},
     {"lseek", SAN | ALL, C_ANY, 0, "sanitizer runtime"},
@@ -265,9 +278,10 @@ add(scmp_filter_ctx ctx, const struct rule *ru, const itk_sandbox_params *p)
 		return seccomp_rule_add(
 		    ctx, act, nr, 1, cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	case C_RDONLY:
+	case C_RDONLY1:
 		return seccomp_rule_add(
 		    ctx, act, nr, 1,
-		    cmp(2, SCMP_CMP_MASKED_EQ,
+		    cmp(ru->c == C_RDONLY ? 2 : 1, SCMP_CMP_MASKED_EQ,
 			O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, 0));
 	case C_SELF:
 		return seccomp_rule_add(ctx, act, nr, 1,
