@@ -6,6 +6,7 @@
 // tab forgets it all; "leave" wipes the keys and reloads.
 
 import * as api from "./lib/api.js";
+import { Chat } from "./lib/chat.js";
 import * as intake from "./lib/intake.js";
 import * as pb from "./lib/pb.js";
 import * as pass from "./lib/passphrase.js";
@@ -36,6 +37,8 @@ const state = {
 	badReplies: 0,
 	caseRef: null,
 	pollTimer: null,
+	chatUrl: "", // from pinned.js: "" means poll only
+	chat: null, // the Chat of the open thread, or null
 };
 
 const $ = (id) => document.getElementById(id);
@@ -115,8 +118,8 @@ function show(screen) {
 	const h = $("h-" + screen);
 	if (h) h.focus();
 	window.scrollTo(0, 0);
-	if (screen === "thread") startPolling();
-	else stopPolling();
+	if (screen === "thread") startLive();
+	else stopLive();
 }
 
 function openForm(cat) {
@@ -190,16 +193,17 @@ function collectFields(form) {
 	return fields;
 }
 
-// Seals and posts one InnerMessage; returns {receipt, submissionId}.
-// Throws before anything is sent if the keys do not verify.
-async function sendInner(inner, statusEl) {
+// Seals and posts one InnerMessage (with post, api.postSubmission by
+// default); returns {receipt, submissionId}.  Throws before anything is
+// sent if the keys do not verify.
+async function sendInner(inner, statusEl, post = api.postSubmission) {
 	say(statusEl, "status_keys");
 	const bundle = await verifiedBundle();
 	say(statusEl, "status_encrypting");
 	const now = Math.floor(Date.now() / 1000);
 	const sub = intake.sealSubmission(bundle, inner, now);
 	say(statusEl, "status_sending");
-	const rbytes = await api.postSubmission(sub.bytes);
+	const rbytes = await post(sub.bytes);
 	const receipt = intake.verifyReceipt(rbytes, bundle, sub.submissionId);
 	return { receipt, submissionId: sub.submissionId };
 }
@@ -406,6 +410,34 @@ function renderThread() {
 	$("thread-empty").hidden = state.thread.some((m) => !m.mine);
 }
 
+// Opens the replies not shown yet (by reply_id, whether they came by
+// polling or over the chat socket) into the thread; returns how many did
+// not open.  A reply that does not open is counted each time it is seen
+// and never shown.
+function takeReplies(id, replies) {
+	let bad = 0;
+	for (const r of replies) {
+		const rid = intake.toHex(r.reply_id);
+		if (state.seen.has(rid)) continue;
+		const body = intake.openReply(r.sealed, id.reply_pk, id.reply_sk);
+		if (body === null) {
+			bad++;
+			continue;
+		}
+		state.seen.add(rid);
+		if (body.case_ref.length === 32) state.caseRef = body.case_ref;
+		state.thread.push({
+			mine: false,
+			text: body.text,
+			time: Number(body.sent_at || r.posted_at) || nowSeconds(),
+			id: rid,
+			seq: seq++,
+		});
+	}
+	renderThread();
+	return bad;
+}
+
 async function refreshThread() {
 	const id = state.identity;
 	if (!id) return;
@@ -413,29 +445,11 @@ async function refreshThread() {
 	try {
 		const replies = await api.fetchMailbox(intake.toHex(id.mailbox_id));
 		if (state.identity !== id) return; // left meanwhile
-		let bad = 0;
-		for (const r of replies) {
-			const rid = intake.toHex(r.reply_id);
-			if (state.seen.has(rid)) continue;
-			const body = intake.openReply(r.sealed, id.reply_pk, id.reply_sk);
-			if (body === null) {
-				bad++;
-				continue;
-			}
-			state.seen.add(rid);
-			if (body.case_ref.length === 32) state.caseRef = body.case_ref;
-			state.thread.push({
-				mine: false,
-				text: body.text,
-				time: Number(body.sent_at || r.posted_at) || nowSeconds(),
-				id: rid,
-				seq: seq++,
-			});
-		}
+		const bad = takeReplies(id, replies);
 		state.badReplies = bad;
-		renderThread();
 		const time = new Intl.DateTimeFormat(state.lang, { timeStyle: "short" }).format(new Date());
 		if (bad > 0) say(statusEl, "bad_replies", { n: bad });
+		else if (state.chat && state.chat.live) say(statusEl, "chat_live");
 		else say(statusEl, "checked_at", { time });
 	} catch (e) {
 		say(statusEl, "err_mailbox");
@@ -452,6 +466,65 @@ function startPolling() {
 function stopPolling() {
 	if (state.pollTimer !== null) clearInterval(state.pollTimer);
 	state.pollTimer = null;
+}
+
+// The thread is on screen: replies come over the chat socket when the
+// page has a chat URL and the socket is up, by polling otherwise (and
+// until it is up).  body[data-chat] says which ("live", "polling"), for
+// the tests; it holds nothing secret.
+function startLive() {
+	stopLive();
+	const id = state.identity;
+	startPolling();
+	document.body.dataset.chat = "polling";
+	if (!id || state.chatUrl === "") return;
+	const chat = new Chat(
+		state.chatUrl,
+		id.mailbox_id,
+		(r) => {
+			if (state.identity !== id || state.chat !== chat) return;
+			const bad = takeReplies(id, [r]);
+			if (bad > 0) {
+				state.badReplies += bad;
+				say($("thread-status"), "bad_replies", { n: state.badReplies });
+			}
+		},
+		(st) => {
+			if (state.chat !== chat) return;
+			document.body.dataset.chat = st === "live" ? "live" : "polling";
+			if (st === "live") {
+				stopPolling();
+				if (state.badReplies === 0) say($("thread-status"), "chat_live");
+			} else if (state.pollTimer === null) {
+				startPolling();
+				refreshThread(); // a reply may have come while it was down
+			}
+		},
+	);
+	state.chat = chat;
+	chat.start();
+}
+
+function stopLive() {
+	stopPolling();
+	if (state.chat) state.chat.stop();
+	state.chat = null;
+	delete document.body.dataset.chat;
+}
+
+// Posts a serialized Submission: over the chat socket while it is live,
+// else (or when the socket fails on the way) over HTTP.  The same sealed
+// bytes are the same submission, so a resend gets the same receipt.
+async function postFollowUp(bytes) {
+	const chat = state.chat;
+	if (chat && chat.live) {
+		try {
+			return await chat.submit(bytes);
+		} catch (e) {
+			if (!(e instanceof intake.IntakeError) || e.code !== "network") throw e;
+		}
+	}
+	return api.postSubmission(bytes);
 }
 
 async function onFollow(ev) {
@@ -485,7 +558,7 @@ async function onFollow(ev) {
 			attachments: [],
 			written_at: 0,
 		};
-		const { receipt, submissionId } = await sendInner(inner, statusEl);
+		const { receipt, submissionId } = await sendInner(inner, statusEl, postFollowUp);
 		ta.value = "";
 		addMine(text, intake.toHex(submissionId));
 		say(statusEl, "sent_receipt", { id: intake.toHex(submissionId).slice(0, 16) });
@@ -516,6 +589,7 @@ async function onRestore(ev) {
 		}
 		const id = await pass.derive(input.value);
 		input.value = "";
+		stopLive();
 		wipeIdentity();
 		state.identity = { ...id, passphrase: "", lang: state.lang };
 		state.thread = [];
@@ -533,6 +607,7 @@ async function onRestore(ev) {
 }
 
 function leave() {
+	stopLive();
 	wipeIdentity();
 	state.thread = [];
 	// A reload drops every object this page held.
@@ -541,9 +616,20 @@ function leave() {
 
 // -------------------------------------------------------------- start
 
+// pinned.js (scripts/web-root.sh): the organisation key, and the chat
+// URL if the deployment has one (a ws(s):// URL the CSP names, or a
+// path on this origin).
 async function loadPin() {
+	let m;
 	try {
-		const m = await import("./pinned.js");
+		m = await import("./pinned.js");
+	} catch (e) {
+		console.error("no pinned.js", e);
+		return null;
+	}
+	const url = typeof m.CHAT_URL === "string" ? m.CHAT_URL : "";
+	state.chatUrl = /^(wss?:\/\/[^\s/]+)?\/[A-Za-z0-9._~\/-]*$/.test(url) ? url : "";
+	try {
 		return intake.fromHex(m.ORG_PUBLIC_KEY, 32);
 	} catch (e) {
 		console.error("no valid pinned organisation key", e);
@@ -574,7 +660,10 @@ async function start() {
 	$("f-follow").addEventListener("submit", onFollow);
 	$("f-restore").addEventListener("submit", onRestore);
 	$("leave").addEventListener("click", leave);
-	window.addEventListener("pagehide", wipeIdentity);
+	window.addEventListener("pagehide", () => {
+		stopLive();
+		wipeIdentity();
+	});
 
 	state.strings = await loadStrings(DEFAULT_LANG);
 	applyStrings();

@@ -94,6 +94,7 @@ const { chromium } = await import(path.join(HERE, "node_modules", "playwright-co
 const intake = await import(path.join(SRC, "web", "lib", "intake.js"));
 const pb = await import(path.join(SRC, "web", "lib", "pb.js"));
 const pass = await import(path.join(SRC, "web", "lib", "passphrase.js"));
+const chat = await import(path.join(SRC, "web", "lib", "chat.js"));
 const { WORDLISTS } = await import(path.join(SRC, "web", "vendor", "wordlists.js"));
 await intake.init();
 
@@ -195,13 +196,51 @@ function staticChecks() {
 	});
 	check(words[0] === words[1] || errs[0] === "checksum", "passphrase: swapped words fail the checksum", errs[0]);
 	check(errs[1] === "count" && errs[2] === "count" && errs[3] === "word", "passphrase: word count and unknown word", errs.join(","));
+
+	// Chat frames (web/lib/chat.js): field numbers of proto/intake.proto.
+	const mb = s.randombytes_buf(32);
+	const sub = chat.encodeClientFrame(7, "subscribe", mb);
+	check(Buffer.from(sub).toString("hex") === "0801" + "1007" + "2220" + Buffer.from(mb).toString("hex") &&
+		Buffer.from(chat.encodeClientFrame(9, "ping")).toString("hex") === "080110093001",
+	"chat: subscribe and ping frames are the bytes protobuf-c reads (fields 1, 2, 4, 6)");
+	const reply = pb.encode(pb.Reply, { reply_id: s.randombytes_buf(16), mailbox_id: mb, sealed: s.randombytes_buf(600), posted_at: 5 });
+	const fr = chat.decodeServerFrame(pb.encode(pb.ChatServerFrame, { version: 1, seq: 0, reply }));
+	const subd = chat.decodeServerFrame(pb.encode(pb.ChatServerFrame, { version: 1, seq: 0, subscribed: mb }));
+	const pong = chat.decodeServerFrame(pb.encode(pb.ChatServerFrame, { version: 1, seq: 3, pong: 1 }));
+	const err = chat.decodeServerFrame(pb.encode(pb.ChatServerFrame, { version: 1, seq: 4,
+		error: pb.encode(pb.ErrorMsg, { code: 429, name: "pow" }), pow_difficulty: 18 }));
+	check(fr && fr.kind === "reply" && Buffer.compare(Buffer.from(fr.value), Buffer.from(reply)) === 0 &&
+		subd && subd.kind === "subscribed" && pong && pong.kind === "pong" && pong.seq === 3 &&
+		err && err.kind === "error" && err.pow === 18 && err.seq === 4,
+	"chat: reply, subscribed, pong and error frames decode (fields 3..8)");
+	const badFrames = [
+		pb.encode(pb.ChatServerFrame, { version: 2, reply }), // wrong version
+		pb.encode(pb.ChatServerFrame, { version: 1 }), // no kind
+		pb.encode(pb.ChatServerFrame, { version: 1, reply, subscribed: mb }), // two kinds
+		pb.encode(pb.ChatServerFrame, { version: 1, reply }).subarray(0, 20), // truncated
+		new Uint8Array(pb.CAPS.CHAT_SERVER + 1), // over the cap
+	];
+	check(badFrames.every((b) => chat.decodeServerFrame(b) === null),
+		"chat: wrong version, no kind, two kinds, truncated and oversized server frames are refused");
+}
+
+// The served web root: pinned.js names the chat URL and the CSP's
+// connect-src gains exactly its origin, the rest of index.html unchanged.
+function webRootChecks(st) {
+	const pinned = readFileSync(path.join(st.web_root, "pinned.js"), "utf8");
+	check(pinned.includes('export const CHAT_URL = "' + st.chat_url + '";'), "web root: pinned.js names the chat URL", st.chat_url);
+	const src = readFileSync(path.join(SRC, "web", "index.html"), "utf8");
+	const served = readFileSync(path.join(st.web_root, "index.html"), "utf8");
+	const origin = new URL(st.chat_url).origin.replace(/^http/, "ws");
+	check(served === src.replace("connect-src 'self';", "connect-src 'self' " + origin + ";") && served !== src,
+		"web root: the CSP's connect-src adds exactly the chat origin (" + origin + "), nothing else changed");
 }
 
 // ------------------------------------------------------------- the stack
 
-function startStack() {
+function startStack(extra = []) {
 	return new Promise((resolve, reject) => {
-		const p = spawn(PY, [path.join(HERE, "stack_up.py"), "--workers", String(WORKERS)], {
+		const p = spawn(PY, [path.join(HERE, "stack_up.py"), "--workers", String(WORKERS), ...extra], {
 			env: { ...process.env, INTAKE_BUILD_DIR: BUILD },
 			stdio: ["pipe", "pipe", "inherit"],
 		});
@@ -286,8 +325,9 @@ const LAUNCH = {
 };
 
 function hooks(page, st) {
-	const h = { requests: [], csp: [], errors: [] };
+	const h = { requests: [], csp: [], errors: [], sockets: [] };
 	page.on("request", (r) => h.requests.push({ method: r.method(), url: r.url() }));
+	page.on("websocket", (ws) => h.sockets.push(ws.url()));
 	page.on("console", (m) => {
 		if (/Content Security Policy|Refused to/.test(m.text())) h.csp.push(m.text());
 	});
@@ -437,17 +477,29 @@ async function surrenderRu(browser, st, ctx) {
 	check((await page.locator("#thread .msg-mine").innerText()).includes(marker), "ru: the thread shows the sent message");
 	await waitFor(() => page.locator("#thread-status").innerText().then((t) => t.length > 0), 15000, "mailbox check");
 	check(await page.locator("#thread-empty").isVisible(), "ru: thread says no reply yet");
-	// A follow-up from the page joins the same case.
+	// The chat socket subscribes to the mailbox; polling stops.
+	const live = await waitFor(() => page.evaluate(() => document.body.dataset.chat === "live"), 10000, "chat live").catch(() => false);
+	check(live && h.sockets.length === 1 && h.sockets[0] === st.chat_url &&
+		await visibleText(page, "#thread-status") === RU.chat_live, "chat: the thread subscribes over the chat WebSocket and says so",
+	JSON.stringify(h.sockets));
+	// A follow-up from the page joins the same case; it goes over the socket.
+	const postsBefore = h.requests.filter((r) => r.method === "POST").length;
 	await page.getByLabel(RU.follow_label).fill("Ещё: с нами раненый. " + marker);
 	await page.locator("#f-follow button[type=submit]").click();
 	await waitFor(() => page.locator("#follow-status").innerText().then((t) => t.startsWith(RU.sent_receipt.split("{")[0])), 60000, "follow-up receipt");
-	// A staff reply made while the thread is open arrives by polling.
+	check(h.requests.filter((r) => r.method === "POST").length === postsBefore,
+		"chat: the follow-up went over the socket (no HTTP POST) and its receipt verified");
+	// A staff reply made while the thread is open is pushed at once.
 	const reply = "Мы получили ваше сообщение и свяжемся с вами. REPLY-" + marker;
-	postReply(st, phrase, reply);
+	const polledBefore = h.requests.filter((r) => r.url.includes("/v1/mailbox/")).length;
 	const t0 = Date.now();
+	postReply(st, phrase, reply);
 	const arrived = await waitFor(() => page.locator("#thread .msg-staff").allInnerTexts()
 		.then((a) => a.some((x) => x.includes(reply))), 20000, "the staff reply").catch(() => false);
-	check(arrived, "ru: a staff reply sent while the page is open appears in the thread (" + (Date.now() - t0) + " ms, polling)");
+	const dt = Date.now() - t0;
+	check(arrived && dt <= 2000, "chat: a staff reply sent while the page is open appears within 2 s without reload (" + dt + " ms)");
+	check(arrived && h.requests.filter((r) => r.url.includes("/v1/mailbox/")).length === polledBefore,
+		"chat: the reply came over the socket (no mailbox fetch meanwhile)");
 	check(arrived && (await page.locator("#thread .msg-staff .msg-from").first().innerText()) === RU.staff &&
 		await page.locator("#thread-empty").isHidden(), "ru: the reply is labelled as from staff");
 	await shot(page, "thread");
@@ -595,7 +647,8 @@ async function restore(browser, st, ctx) {
 	await waitFor(() => page.locator("#thread-status").innerText().then((t) => t.length > 0), 15000, "mailbox check");
 	const id = await pass.derive(ctx.phrase);
 	const want = st.url + "/v1/mailbox/" + intake.toHex(id.mailbox_id);
-	check(h.requests.some((r) => r.url === want), "restore: the page fetched the passphrase's mailbox");
+	check(await waitFor(() => h.requests.some((r) => r.url === want), 10000, "mailbox fetch").catch(() => false),
+		"restore: the page fetched the passphrase's mailbox");
 	check((await page.locator("#thread .msg-staff").allInnerTexts()).some((x) => x.includes("REPLY-" + ctx.marker)),
 		"restore: a fresh profile shows the staff's reply");
 	// A follow-up from the restored session joins the original case.
@@ -729,6 +782,43 @@ async function cspEnforced(browser, st) {
 	await context.close();
 }
 
+// A stack whose page names a chat URL nothing listens on: the socket
+// cannot open, the page keeps retrying with backoff and gets the reply by
+// polling (every 10 s).
+async function chatFallback(browser) {
+	let st = null;
+	try {
+		st = await startStack(["--chat", "closed"]);
+		const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
+		const { page, h } = await openPage(context, st, 360);
+		await page.getByRole("button", { name: new RegExp(RU.cat_other) }).click();
+		const marker = "MARK-F-" + Date.now();
+		await page.getByRole("textbox", { name: new RegExp(RU.f_message) }).fill("Вопрос без чата. " + marker);
+		await page.getByRole("button", { name: RU.send }).click();
+		await page.waitForSelector("#s-done:not([hidden])", { timeout: 60000 });
+		const phrase = (await visibleText(page, "#passphrase")).trim();
+		await page.getByRole("button", { name: RU.open_thread }).click();
+		await page.waitForSelector("#s-thread:not([hidden])");
+		// Two attempts at least: the first failed and it retried.
+		const tried = await waitFor(() => h.sockets.length >= 2, 10000, "a reconnect attempt").catch(() => false);
+		check(tried && h.sockets.every((u) => u === st.chat_url) &&
+			await page.evaluate(() => document.body.dataset.chat) === "polling",
+		"fallback: with the chat port closed the page polls and retries the socket (" + h.sockets.length + " attempts)");
+		const reply = "Ответ без чата. REPLY-" + marker;
+		const t0 = Date.now();
+		postReply(st, phrase, reply);
+		const arrived = await waitFor(() => page.locator("#thread .msg-staff").allInnerTexts()
+			.then((a) => a.some((x) => x.includes(reply))), 25000, "the polled reply").catch(() => false);
+		check(arrived && h.requests.some((r) => r.url.includes("/v1/mailbox/")),
+			"fallback: the staff reply still appears, by polling (" + (Date.now() - t0) + " ms)");
+		check(h.errors.length === 0 && h.csp.length === 0, "fallback: no page error and no CSP violation", h.errors.concat(h.csp).join(" | "));
+		await shot(page, "thread-polling", [360]);
+		await context.close();
+	} finally {
+		await stopStack(st);
+	}
+}
+
 // -------------------------------------------------------------- main
 
 async function main() {
@@ -738,7 +828,8 @@ async function main() {
 	let browser = null;
 	try {
 		st = await startStack();
-		console.log("# stack at " + st.url + " (" + st.dir + ")");
+		console.log("# stack at " + st.url + " (" + st.dir + "), chat " + st.chat_url);
+		webRootChecks(st);
 		browser = await chromium.launch(LAUNCH);
 		const ctx = {};
 		const steps = [
@@ -749,6 +840,7 @@ async function main() {
 			["interop with the C client", () => interopC(browser, st, ctx)],
 			["tampering", () => tampering(browser, st)],
 			["csp", () => cspEnforced(browser, st)],
+			["chat fallback", () => chatFallback(browser)],
 		];
 		for (const [name, fn] of steps) {
 			if ((name === "restore" || name.startsWith("interop")) && !ctx.phrase) {

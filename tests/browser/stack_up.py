@@ -6,12 +6,19 @@ tool, one gateway, workers, real nng sockets and LMDB files), with one
 change: the gateway's web root is a per-stack copy of web/ made by
 scripts/web-root.sh, whose pinned.js pins this stack's organisation key.
 
-Prints one JSON line {url, dir, vault, keys, org_pub, web_root, org_hex}
-on stdout once the gateway answers, then runs until stdin closes or it
-gets SIGTERM, and stops everything.  Runs with Debian's /usr/bin/python3.
+The gateway serves the chat WebSocket (chat_listen, docs/chat.md) on its
+own port and the web root's pinned.js names it; --chat closed gives the
+page the URL of a port nothing listens on (and the gateway no chat), so
+the page must fall back to polling; --chat none gives it no chat URL.
 
-  stack_up.py [--workers N]
+Prints one JSON line {url, chat_url, dir, vault, keys, org_pub, web_root,
+org_hex, ...} on stdout once the gateway answers, then runs until stdin
+closes or it gets SIGTERM, and stops everything.  Runs with Debian's
+/usr/bin/python3.
+
+  stack_up.py [--workers N] [--chat live|closed|none]
 """
+import argparse
 import json
 import os
 import signal
@@ -26,16 +33,24 @@ import stack  # noqa: E402
 
 
 def main():
-    workers = 2
-    if len(sys.argv) == 3 and sys.argv[1] == "--workers":
-        workers = int(sys.argv[2])
-    s = stack.Stack(workers=workers, name="browser")
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--chat", choices=["live", "closed", "none"],
+                    default="live")
+    args = ap.parse_args()
+    chat_url = ""
+    gw_extra = []
+    if args.chat != "none":
+        chat_url = "ws://127.0.0.1:%d/v1/chat" % stack.free_port()
+    if args.chat == "live":
+        gw_extra.append("chat_listen = " + chat_url)
+    s = stack.Stack(workers=args.workers, name="browser", gw_extra=gw_extra)
     try:
         web_root = os.path.join(s.dir, "web")
         hexkey = subprocess.run(
             [os.path.join(SRC, "scripts", "web-root.sh"), web_root,
              os.path.join(s.keys, "bundle.pb"), s.org_pub,
-             stack.exe("intake-keys")],
+             stack.exe("intake-keys")] + ([chat_url] if chat_url else []),
             check=True, capture_output=True, text=True).stdout.strip()
         # The one difference from the integration stack: our web root.
         with open(s.gateway_conf) as f:
@@ -52,7 +67,7 @@ def main():
             f.write("\n".join(lines) + "\n")
         s.start()
         print(json.dumps({
-            "url": s.url, "dir": s.dir, "vault": s.vault, "keys": s.keys,
+            "url": s.url, "chat_url": chat_url, "dir": s.dir, "vault": s.vault, "keys": s.keys,
             "org_pub": s.org_pub, "web_root": web_root, "org_hex": hexkey,
             "logs": s.logs, "link": s.link,
         }), flush=True)

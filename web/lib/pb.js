@@ -376,6 +376,29 @@ export const ErrorMsg = {
 	4: ["retry_after", "uint32"],
 };
 
+// The chat WebSocket's frames (docs/chat.md).  The oneof members are
+// plain fields here: at most one is set, and a frame whose kind is
+// unset or doubled is refused by the caller (web/lib/chat.js).  The
+// payloads are serialized messages kept as bytes, decoded one by one.
+export const ChatClientFrame = {
+	1: ["version", "uint32"],
+	2: ["seq", "uint32"],
+	3: ["submit", "bytes"],
+	4: ["subscribe", "bytes"],
+	5: ["unsubscribe", "bytes"],
+	6: ["ping", "uint32"], // bool: a varint 0/1
+};
+export const ChatServerFrame = {
+	1: ["version", "uint32"],
+	2: ["seq", "uint32"],
+	3: ["receipt", "bytes"],
+	4: ["error", "bytes"],
+	5: ["reply", "bytes"],
+	6: ["subscribed", "bytes"],
+	7: ["pong", "uint32"], // bool
+	8: ["pow_difficulty", "uint32"],
+};
+
 export const Channel = { UNSPECIFIED: 0, WEB: 1, CHAT: 2, PHONE: 3, CLIENT: 4 };
 export const FormCategory = { NONE: 0, SURRENDER: 1, RELATIVE: 2, OTHER: 3 };
 
@@ -388,5 +411,6 @@ export const CAPS = {
 	REPLY_BODY: 1024 * 1024,
 	MAILBOX_PAGE: 8 * 1024 * 1024,
 	ERROR: 4096,
+	CHAT_SERVER: 1024 * 1024 + 48 + 1024 + 64, // ITK_CHAT_SERVER_MAX
 	BUNDLE_KEYS: 16,
 };
