@@ -494,10 +494,12 @@ async function surrenderRu(browser, st, ctx) {
 	const polledBefore = h.requests.filter((r) => r.url.includes("/v1/mailbox/")).length;
 	const t0 = Date.now();
 	postReply(st, phrase, reply);
+	const tPosted = Date.now() - t0; // post_reply returns once the relay stored it
 	const arrived = await waitFor(() => page.locator("#thread .msg-staff").allInnerTexts()
 		.then((a) => a.some((x) => x.includes(reply))), 20000, "the staff reply").catch(() => false);
 	const dt = Date.now() - t0;
-	check(arrived && dt <= 2000, "chat: a staff reply sent while the page is open appears within 2 s without reload (" + dt + " ms)");
+	check(arrived && dt <= 2000, "chat: a staff reply sent while the page is open appears within 2 s without reload (" +
+		dt + " ms from the start of post_reply, which took " + tPosted + " ms)");
 	check(arrived && h.requests.filter((r) => r.url.includes("/v1/mailbox/")).length === polledBefore,
 		"chat: the reply came over the socket (no mailbox fetch meanwhile)");
 	check(arrived && (await page.locator("#thread .msg-staff .msg-from").first().innerText()) === RU.staff &&
@@ -651,6 +653,9 @@ async function restore(browser, st, ctx) {
 		"restore: the page fetched the passphrase's mailbox");
 	check((await page.locator("#thread .msg-staff").allInnerTexts()).some((x) => x.includes("REPLY-" + ctx.marker)),
 		"restore: a fresh profile shows the staff's reply");
+	check(await waitFor(() => page.evaluate(() => document.body.dataset.chat === "live"), 10000, "chat live").catch(() => false) &&
+		h.sockets.length === 1, "restore: the restored thread subscribes over the chat WebSocket", JSON.stringify(h.sockets));
+	await shot(page, "thread-restored-live", [360]);
 	// A follow-up from the restored session joins the original case.
 	const marker = "MARK-R-" + Date.now();
 	await page.getByLabel(RU.follow_label).fill("Пишу с другого телефона. " + marker);
