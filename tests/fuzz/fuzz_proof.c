@@ -11,8 +11,8 @@
  *      it, signs its checkpoint with the test log key and assembles the
  *      proof, so the fuzzer reaches the leaf checks behind the signature:
  *      it must verify exactly when the entry is a "messages" leaf of kind
- *      message whose key is the id asked for (deleted or not: proof.c
- *      does not look at the flag), and never for another id.
+ *      message, not deleted, whose key is the id asked for, and never for
+ *      another id.
  *   2  the rest is a leaf: vault_leaf_decode; a decoded leaf re-encodes to
  *      the same bytes (one encoding per leaf).
  */
@@ -104,6 +104,8 @@ mode_signed(const uint8_t *entry, size_t n)
 	if (want) {
 		memcpy(id, l.key, 32);
 	}
+	/* A deletion leaf is no proof of holding the message. */
+	want = want && (l.flags & VAULT_LEAF_F_DELETED) == 0;
 	r = itk_proof_verify(itk_buf_ptr(proof), itk_buf_len(proof), &bundle,
 			     id, &info);
 	FUZZ_CHECK(r == ITK_OK || proof_err_ok(r));

@@ -24,6 +24,16 @@ SLOW_CONNS = 150             # slowloris sockets held open at once
 SPOOL_CAP = 64 << 20
 MAX_CONNS = 400
 RSS_BOUND_KB = 256 * 1024    # stated bound on the gateway's peak RSS
+
+
+def _sanitized(path):
+    """True for a binary built with AddressSanitizer, whose shadow memory
+    and quarantine inflate RSS: the bound is stated for real builds."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
 SUCCESS_BOUND = 0.95
 
 GW_EXTRA = [
@@ -235,8 +245,9 @@ def main():
                  m.get("intake_gw_pow_challenges_total", 0)))
         t.check(rate >= SUCCESS_BOUND, "honest success %.3f >= %.2f"
                 % (rate, SUCCESS_BOUND))
-        t.check(0 < rss <= RSS_BOUND_KB, "gateway peak RSS %d KiB <= %d KiB"
-                % (rss, RSS_BOUND_KB))
+        bound = RSS_BOUND_KB * (4 if _sanitized(exe("intake-gateway")) else 1)
+        t.check(0 < rss <= bound, "gateway peak RSS %d KiB <= %d KiB"
+                % (rss, bound))
         t.check(peak_spool <= SPOOL_CAP, "spool peak %d <= cap %d"
                 % (peak_spool, SPOOL_CAP))
         t.check(peak_conns <= MAX_CONNS, "connections peak %d <= %d"
