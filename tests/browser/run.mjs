@@ -824,6 +824,51 @@ async function chatFallback(browser) {
 	}
 }
 
+// A stack whose gateway closes idle chat connections after 2.5 s: each
+// time the page's socket is closed it polls at once and reconnects (with
+// backoff) to a live subscription again; replies still arrive.
+async function chatReconnect(browser) {
+	let st = null;
+	try {
+		st = await startStack(["--chat", "idle"]);
+		const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
+		const { page, h } = await openPage(context, st, 360);
+		await page.getByRole("button", { name: new RegExp(RU.cat_other) }).click();
+		const marker = "MARK-C-" + Date.now();
+		await page.getByRole("textbox", { name: new RegExp(RU.f_message) }).fill("Проверка переподключения. " + marker);
+		await page.getByRole("button", { name: RU.send }).click();
+		await page.waitForSelector("#s-done:not([hidden])", { timeout: 60000 });
+		const phrase = (await visibleText(page, "#passphrase")).trim();
+		await page.getByRole("button", { name: RU.open_thread }).click();
+		await page.waitForSelector("#s-thread:not([hidden])");
+		await waitFor(() => page.evaluate(() => document.body.dataset.chat === "live"), 10000, "first subscription");
+		const polled = () => h.requests.filter((r) => r.url.includes("/v1/mailbox/")).length;
+		const polledAtLive = polled();
+		// Closed by the gateway, then subscribed again on a new socket.
+		const again = await waitFor(async () => h.sockets.length >= 2 &&
+			await page.evaluate(() => document.body.dataset.chat === "live"), 15000, "a second subscription").catch(() => false);
+		check(again && polled() > polledAtLive,
+			"reconnect: a closed chat socket makes the page poll at once and subscribe again (" + h.sockets.length +
+			" sockets, " + (polled() - polledAtLive) + " mailbox fetches meanwhile)");
+		const reply = "Ответ после переподключения. REPLY-" + marker;
+		postReply(st, phrase, reply);
+		const arrived = await waitFor(() => page.locator("#thread .msg-staff").allInnerTexts()
+			.then((a) => a.filter((x) => x.includes(reply)).length), 15000, "the reply").catch(() => 0);
+		// Let more close/reconnect rounds pass: the backlog is resent on
+		// each subscription, and the reply must still show once.
+		const n0 = h.sockets.length;
+		await waitFor(() => h.sockets.length >= n0 + 1, 15000, "another round").catch(() => false);
+		await waitFor(() => page.evaluate(() => document.body.dataset.chat === "live"), 10000, "live again").catch(() => false);
+		const count = (await page.locator("#thread .msg-staff").allInnerTexts()).filter((x) => x.includes(reply)).length;
+		check(arrived === 1 && count === 1, "reconnect: the reply appears once though every subscription resends it (" +
+			h.sockets.length + " sockets)", arrived + "/" + count);
+		check(h.errors.length === 0 && h.csp.length === 0, "reconnect: no page error and no CSP violation", h.errors.concat(h.csp).join(" | "));
+		await context.close();
+	} finally {
+		await stopStack(st);
+	}
+}
+
 // -------------------------------------------------------------- main
 
 async function main() {
@@ -846,6 +891,7 @@ async function main() {
 			["tampering", () => tampering(browser, st)],
 			["csp", () => cspEnforced(browser, st)],
 			["chat fallback", () => chatFallback(browser)],
+			["chat reconnect", () => chatReconnect(browser)],
 		];
 		for (const [name, fn] of steps) {
 			if ((name === "restore" || name.startsWith("interop")) && !ctx.phrase) {

@@ -9,14 +9,17 @@ scripts/web-root.sh, whose pinned.js pins this stack's organisation key.
 The gateway serves the chat WebSocket (chat_listen, docs/chat.md) on its
 own port and the web root's pinned.js names it; --chat closed gives the
 page the URL of a port nothing listens on (and the gateway no chat), so
-the page must fall back to polling; --chat none gives it no chat URL.
+the page must fall back to polling; --chat idle closes every chat
+connection after 2.5 s without a frame (chat_idle_ms; the page pings
+every 20 s), so the page must fall back and reconnect; --chat none gives
+it no chat URL.
 
 Prints one JSON line {url, chat_url, dir, vault, keys, org_pub, web_root,
 org_hex, ...} on stdout once the gateway answers, then runs until stdin
 closes or it gets SIGTERM, and stops everything.  Runs with Debian's
 /usr/bin/python3.
 
-  stack_up.py [--workers N] [--chat live|closed|none]
+  stack_up.py [--workers N] [--chat live|closed|idle|none]
 """
 import argparse
 import json
@@ -35,15 +38,17 @@ import stack  # noqa: E402
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--chat", choices=["live", "closed", "none"],
+    ap.add_argument("--chat", choices=["live", "closed", "idle", "none"],
                     default="live")
     args = ap.parse_args()
     chat_url = ""
     gw_extra = []
     if args.chat != "none":
         chat_url = "ws://127.0.0.1:%d/v1/chat" % stack.free_port()
-    if args.chat == "live":
+    if args.chat in ("live", "idle"):
         gw_extra.append("chat_listen = " + chat_url)
+    if args.chat == "idle":
+        gw_extra.append("chat_idle_ms = 2500")
     s = stack.Stack(workers=args.workers, name="browser", gw_extra=gw_extra)
     try:
         web_root = os.path.join(s.dir, "web")
