@@ -20,6 +20,7 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "linktls.h"
 #include "spool.h"
 #include "wire.h"
 
@@ -206,6 +207,9 @@ typedef struct {
 	uint32_t batch_ms;       /* hold new submissions up to this; 0 = off */
 	size_t batch_min;        /* ...or until this many wait (>= 1) */
 	struct gw_log *log; /* takes pushed log files (gw_log.h); or NULL */
+	/* tls+tcp://: mutual TLS (required then); read by the caller; only
+	 * used during gw_relay_start */
+	const itk_link_tls *tls;
 } gw_relay_opts;
 
 typedef struct gw_relay gw_relay;

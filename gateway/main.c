@@ -49,6 +49,7 @@ struct cfg {
 	const char *origin, *web_root, *log_level;
 	const char *run_user, *run_group; /* docs/privsep.md */
 	const char *log_dir; /* the published vault log (gw_log.h) */
+	itk_link_tls_files link_tls; /* tls+tcp:// link (linktls.h) */
 	uint64_t spool_max_bytes, seen_retention, mailbox_retention;
 	uint64_t lease_ms, max_deliveries, max_wait_ms, link_contexts;
 	uint64_t granularity, clock_skew, max_body, max_concurrent;
@@ -83,6 +84,10 @@ read_cfg(itk_config *c, struct cfg *g, char *err)
 	g->metrics_listen = itk_config_str(c, "metrics_listen", NULL);
 	g->spool_dir = itk_config_str(c, "spool_dir", NULL);
 	g->link_listen = itk_config_str(c, "link_listen", NULL);
+	g->link_tls.url = g->link_listen;
+	g->link_tls.cert = itk_config_str(c, "link_tls_cert", NULL);
+	g->link_tls.key = itk_config_str(c, "link_tls_key", NULL);
+	g->link_tls.ca = itk_config_str(c, "link_tls_ca", NULL);
 	g->bundle_file = itk_config_str(c, "bundle_file", NULL);
 	g->org_key_file = itk_config_str(c, "org_public_key_file", NULL);
 	g->receipt_key_file = itk_config_str(c, "receipt_key_file", NULL);
@@ -187,6 +192,10 @@ read_cfg(itk_config *c, struct cfg *g, char *err)
 			 "org_public_key_file and receipt_key_file are "
 			 "required");
 		return ITK_E_CONFIG;
+	}
+	if ((r = itk_link_tls_check(&g->link_tls, false, err, ERRLEN)) !=
+	    ITK_OK) {
+		return r;
 	}
 	if (g->https_listen != NULL &&
 	    (g->tls_cert == NULL || g->tls_key == NULL)) {
@@ -333,6 +342,7 @@ main(int argc, char **argv)
 	gw_submit *submit = NULL;
 	gw_http *http = NULL;
 	gw_relay *relay = NULL;
+	itk_link_tls *link_tls = NULL;
 	gw_log *glog = NULL;
 	gw_metrics *metrics = NULL;
 	gw_pow *pow = NULL;
@@ -430,7 +440,18 @@ main(int argc, char **argv)
 		    .batch_min = (size_t)g.batch_min,
 		    .log = glog,
 		};
-		if ((r = gw_relay_start(&ro, &relay)) != ITK_OK) {
+		/* Read now, before the privilege drop; nng keeps the parsed
+		 * copy and ours is wiped right after. */
+		if ((r = itk_link_tls_load(&g.link_tls, false, &link_tls, err,
+					   sizeof(err))) != ITK_OK) {
+			itk_log_error("start.link_tls", "err=\"%s\"", err);
+			goto out;
+		}
+		ro.tls = link_tls;
+		r = gw_relay_start(&ro, &relay);
+		itk_link_tls_free(link_tls);
+		link_tls = NULL;
+		if (r != ITK_OK) {
 			goto out;
 		}
 	}

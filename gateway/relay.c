@@ -602,6 +602,7 @@ itk_err
 gw_relay_start(const gw_relay_opts *o, gw_relay **out)
 {
 	gw_relay *r;
+	nng_listener l;
 	int rv;
 	itk_err e = ITK_E_NET;
 
@@ -658,7 +659,21 @@ gw_relay_start(const gw_relay_opts *o, gw_relay **out)
 		}
 		r->n_ctxs = i + 1;
 	}
-	if ((rv = nng_listen(r->sock, o->listen, NULL, 0)) != 0) {
+	if (o->tls == NULL && strncmp(o->listen, "tls+tcp", 7) == 0) {
+		e = ITK_E_CONFIG; /* nng would accept any worker */
+		goto fail;
+	}
+	if ((rv = nng_listener_create(&l, r->sock, o->listen)) != 0) {
+		itk_log_error("link.listen", "url=%s err=\"%s\"", o->listen,
+			      nng_strerror(rv));
+		goto fail;
+	}
+	if (o->tls != NULL &&
+	    (e = itk_link_tls_set_listener(o->tls, l)) != ITK_OK) {
+		goto fail; /* the listener goes with the socket */
+	}
+	e = ITK_E_NET;
+	if ((rv = nng_listener_start(l, 0)) != 0) {
 		itk_log_error("link.listen", "url=%s err=\"%s\"", o->listen,
 			      nng_strerror(rv));
 		goto fail;

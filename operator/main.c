@@ -37,6 +37,7 @@ struct opd_cfg {
 	const char *vault_key;
 	const char *rules;
 	const char *tls_cert_key_file;
+	itk_link_tls_files link_tls; /* the relay's tls+tcp:// link */
 	uint64_t map_size;
 	uint64_t lease_s;
 	uint64_t skew_s;
@@ -72,6 +73,10 @@ usage(FILE *f)
 	    "  triage_rules          rules file for phone intake (default: "
 	    "built in)\n"
 	    "  tls_cert_key_file     PEM certificate and key (tls+tcp)\n"
+	    "  link_tls_cert, link_tls_key, link_tls_ca, "
+	    "link_tls_server_name\n"
+	    "                        a tls+tcp:// link_url: as "
+	    "intake-worker's\n"
 	    "  lease_seconds         how long next claims a case (60-86400, "
 	    "default 900)\n"
 	    "  clock_skew_seconds    accepted request age (5-3600, default "
@@ -102,6 +107,12 @@ load_config(const char *path, struct opd_cfg *w, itk_config **cfgp)
 	w->vault_key = itk_config_str(c, "vault_key", NULL);
 	w->rules = itk_config_str(c, "triage_rules", NULL);
 	w->tls_cert_key_file = itk_config_str(c, "tls_cert_key_file", NULL);
+	w->link_tls.url = w->link_url;
+	w->link_tls.cert = itk_config_str(c, "link_tls_cert", NULL);
+	w->link_tls.key = itk_config_str(c, "link_tls_key", NULL);
+	w->link_tls.ca = itk_config_str(c, "link_tls_ca", NULL);
+	w->link_tls.server_name =
+	    itk_config_str(c, "link_tls_server_name", NULL);
 	if ((r = itk_config_u64(c, "vault_map_size", 4ull << 30, 1ull << 20,
 				1ull << 40, &w->map_size, err, sizeof(err))) !=
 		ITK_OK ||
@@ -122,6 +133,12 @@ load_config(const char *path, struct opd_cfg *w, itk_config **cfgp)
 			"intake-opd: %s: listen, link_url, keys_dir, "
 			"vault_dir and vault_key are required\n",
 			path);
+		itk_config_free(c);
+		return ITK_E_CONFIG;
+	}
+	if (itk_link_tls_check(&w->link_tls, true, err, sizeof(err)) !=
+	    ITK_OK) {
+		fprintf(stderr, "intake-opd: %s: %s\n", path, err);
 		itk_config_free(c);
 		return ITK_E_CONFIG;
 	}
@@ -338,7 +355,20 @@ main(int argc, char **argv)
 	}
 	itk_log_info("opd.started", "listen=%s operators=%zu intake_keys=%zu",
 		     w.listen, opd_operator_count(s), wk_keyring_count(ring));
-	if ((r = wk_link_new(w.link_url, &link)) != ITK_OK) {
+	{
+		itk_link_tls *lt = NULL;
+		char lerr[256] = "";
+
+		if ((r = itk_link_tls_load(&w.link_tls, true, &lt, lerr,
+					   sizeof(lerr))) != ITK_OK) {
+			itk_log_error("start.failed",
+				      "what=link_tls err=\"%s\"", lerr);
+			goto out;
+		}
+		r = wk_link_new_tls(w.link_url, lt, &link);
+		itk_link_tls_free(lt); /* nng holds the parsed copy */
+	}
+	if (r != ITK_OK) {
 		itk_log_error("start.failed", "what=link url=%s", w.link_url);
 		goto out;
 	}

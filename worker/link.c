@@ -3,6 +3,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -17,9 +18,20 @@ struct wk_link {
 itk_err
 wk_link_new(const char *url, wk_link **out)
 {
+	return wk_link_new_tls(url, NULL, out);
+}
+
+itk_err
+wk_link_new_tls(const char *url, const itk_link_tls *tls, wk_link **out)
+{
 	wk_link *l;
+	nng_dialer d;
 	itk_err r = ITK_E_NET;
 
+	/* Without certificates nng would dial with no peer check at all. */
+	if (tls == NULL && strncmp(url, "tls+tcp", 7) == 0) {
+		return ITK_E_CONFIG;
+	}
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		return ITK_E_NOMEM;
 	}
@@ -42,7 +54,14 @@ wk_link_new(const char *url, wk_link **out)
 				ITK_GATEWAY_RESPONSE_MAX) != 0) {
 		goto out;
 	}
-	if (nng_dial(l->sock, url, NULL, NNG_FLAG_NONBLOCK) != 0) {
+	r = ITK_E_CONFIG;
+	if (nng_dialer_create(&d, l->sock, url) != 0) {
+		goto out;
+	}
+	if (tls != NULL && (r = itk_link_tls_set_dialer(tls, d)) != ITK_OK) {
+		goto out; /* the dialer goes with the socket */
+	}
+	if (nng_dialer_start(d, NNG_FLAG_NONBLOCK) != 0) {
 		r = ITK_E_CONFIG;
 		goto out;
 	}

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "linktls.h"
 #include "wire.h"
 
 typedef struct wk_link wk_link;
@@ -20,6 +21,10 @@ typedef struct wk_link wk_link;
 /* Dials url (ipc://, tcp://, tls+tcp://) in the background; reconnects
  * by itself. */
 itk_err wk_link_new(const char *url, wk_link **out) ITK_WUR;
+/* Likewise, with mutual TLS from tls (read earlier; NULL = none, which a
+ * tls+tcp:// url refuses with ITK_E_CONFIG).  tls may be freed after. */
+itk_err wk_link_new_tls(const char *url, const itk_link_tls *tls,
+			wk_link **out) ITK_WUR;
 void wk_link_free(wk_link *l);
 
 /*

@@ -35,6 +35,7 @@
 struct logd_cfg {
 	const char *link_url, *keys_dir, *keys_passphrase_file;
 	const char *vault_dir, *vault_key, *origin, *id;
+	itk_link_tls_files tls; /* tls+tcp:// link (linktls.h) */
 	uint64_t interval_ms, map_size;
 };
 
@@ -94,6 +95,9 @@ usage(FILE *f)
 	    "Signs checkpoints of the vault's Merkle log with the log key\n"
 	    "and pushes the log (C2SP tiles) to the gateway.  Config keys:\n"
 	    "  link_url              gateway worker link to dial\n"
+	    "  link_tls_cert, link_tls_key, link_tls_ca, "
+	    "link_tls_server_name\n"
+	    "                        tls+tcp://: as intake-worker's\n"
 	    "  keys_dir              key store holding log.key (and the "
 	    "bundle)\n"
 	    "  keys_passphrase_file  passphrase of the key files (omit for "
@@ -127,6 +131,11 @@ load_config(const char *path, struct logd_cfg *w, itk_config **cfgp)
 	w->vault_key = itk_config_str(c, "vault_key", NULL);
 	w->origin = itk_config_str(c, "log_origin", NULL);
 	w->id = itk_config_str(c, "worker_id", "logd");
+	w->tls.url = w->link_url;
+	w->tls.cert = itk_config_str(c, "link_tls_cert", NULL);
+	w->tls.key = itk_config_str(c, "link_tls_key", NULL);
+	w->tls.ca = itk_config_str(c, "link_tls_ca", NULL);
+	w->tls.server_name = itk_config_str(c, "link_tls_server_name", NULL);
 	if ((r = itk_config_u64(c, "log_interval_ms", 2000, 100, 600000,
 				&w->interval_ms, err, sizeof(err))) !=
 		ITK_OK ||
@@ -144,6 +153,11 @@ load_config(const char *path, struct logd_cfg *w, itk_config **cfgp)
 			"intake-logd: %s: link_url, keys_dir, "
 			"vault_dir and vault_key are required\n",
 			path);
+		itk_config_free(c);
+		return ITK_E_CONFIG;
+	}
+	if (itk_link_tls_check(&w->tls, true, err, sizeof(err)) != ITK_OK) {
+		fprintf(stderr, "intake-logd: %s: %s\n", path, err);
 		itk_config_free(c);
 		return ITK_E_CONFIG;
 	}
@@ -231,7 +245,20 @@ main(int argc, char **argv)
 	}
 	itk_askpass_free(pass);
 	pass = NULL;
-	if ((r = wk_link_new(w.link_url, &link)) != ITK_OK) {
+	{
+		itk_link_tls *tls = NULL;
+		char err[256] = "";
+
+		if ((r = itk_link_tls_load(&w.tls, true, &tls, err,
+					   sizeof(err))) != ITK_OK) {
+			itk_log_error("start.failed",
+				      "what=link_tls err=\"%s\"", err);
+			goto out;
+		}
+		r = wk_link_new_tls(w.link_url, tls, &link);
+		itk_link_tls_free(tls); /* nng holds the parsed copy */
+	}
+	if (r != ITK_OK) {
 		itk_log_error("start.failed", "what=link err=%s",
 			      itk_errname(r));
 		goto out;

@@ -16,8 +16,10 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/sysinfo.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,6 +52,7 @@ struct worker_cfg {
 	const char *rules;
 	const char *id;
 	const char *user, *group, *child_user, *child_chroot;
+	itk_link_tls_files tls; /* read by the child, before it drops */
 	uint64_t batch;
 	uint64_t wait_ms;
 	uint64_t map_size;
@@ -103,8 +106,16 @@ usage(FILE *f)
 	    "\n"
 	    "Dials the gateway's worker link, opens and triages submissions"
 	    "\nand commits them to the vault.  Config keys (key = value):\n"
-	    "  link_url              gateway link to dial (ipc:// or "
-	    "tcp://)\n"
+	    "  link_url              gateway link to dial (ipc://, tcp:// "
+	    "or\n"
+	    "                        tls+tcp://)\n"
+	    "  link_tls_cert, link_tls_key\n"
+	    "                        tls+tcp://: this worker's PEM "
+	    "certificate and key\n"
+	    "  link_tls_ca           tls+tcp://: CA the gateway's "
+	    "certificate chains to\n"
+	    "  link_tls_server_name  tls+tcp://: name the gateway's "
+	    "certificate carries\n"
 	    "  keys_dir              key store with the intake secret keys\n"
 	    "  keys_passphrase_file  passphrase of the key files (omit for "
 	    "--dev keys)\n"
@@ -150,6 +161,11 @@ load_config(const char *path, struct worker_cfg *w, itk_config **cfgp)
 	w->group = itk_config_str(c, "group", NULL);
 	w->child_user = itk_config_str(c, "child_user", NULL);
 	w->child_chroot = itk_config_str(c, "child_chroot", NULL);
+	w->tls.url = w->link_url;
+	w->tls.cert = itk_config_str(c, "link_tls_cert", NULL);
+	w->tls.key = itk_config_str(c, "link_tls_key", NULL);
+	w->tls.ca = itk_config_str(c, "link_tls_ca", NULL);
+	w->tls.server_name = itk_config_str(c, "link_tls_server_name", NULL);
 	if ((r = itk_config_u64(c, "batch_max", 64, 1, 1024, &w->batch, err,
 				sizeof(err))) != ITK_OK ||
 	    (r = itk_config_u64(c, "link_wait_ms", 1000, 100, 5000,
@@ -168,6 +184,11 @@ load_config(const char *path, struct worker_cfg *w, itk_config **cfgp)
 			"intake-worker: %s: link_url, keys_dir, "
 			"vault_dir and vault_key are required\n",
 			path);
+		itk_config_free(c);
+		return ITK_E_CONFIG;
+	}
+	if (itk_link_tls_check(&w->tls, true, err, sizeof(err)) != ITK_OK) {
+		fprintf(stderr, "intake-worker: %s: %s\n", path, err);
 		itk_config_free(c);
 		return ITK_E_CONFIG;
 	}
@@ -345,15 +366,19 @@ scrub_env(void)
 
 /*
  * The unprivileged child: it never sees a key or the vault (forked before
- * either was loaded).  Order: drop ids, die with the monitor, block the
- * signals (before nng starts threads), dial, sandbox, tell the monitor,
- * serve.
+ * either was loaded).  Order: read the link's TLS files (while root and
+ * before the chroot hides them), drop ids, die with the monitor, block the
+ * signals (before nng starts threads), dial, wipe the TLS copies, sandbox,
+ * tell the monitor, serve.  The link's TLS key is the one secret the child
+ * holds: it is the network end of the link (docs/privsep.md).
  */
 static int
 child_main(const struct worker_cfg *w, const char *wid, int mon,
 	   const itk_privdrop_target *t, pid_t monitor)
 {
 	wk_link *link = NULL;
+	itk_link_tls *tls = NULL;
+	char err[256] = "";
 	struct sigthread sigt;
 	pthread_t sigtid;
 	int sigt_running = 0;
@@ -365,6 +390,13 @@ child_main(const struct worker_cfg *w, const char *wid, int mon,
 	itk_log_init("worker-child");
 	scrub_env();
 	(void)prctl(PR_SET_NAME, "intake-wk-child", 0, 0, 0);
+	if ((r = itk_link_tls_load(&w->tls, true, &tls, err, sizeof(err))) !=
+	    ITK_OK) {
+		itk_log_error("start.failed",
+			      "what=link_tls err=%s why=\"%s\"",
+			      itk_errname(r), err);
+		goto out;
+	}
 	if (itk_privdrop_apply(t, w->child_chroot) != ITK_OK) {
 		goto out;
 	}
@@ -380,7 +412,10 @@ child_main(const struct worker_cfg *w, const char *wid, int mon,
 	if (pthread_sigmask(SIG_BLOCK, &sigt.set, NULL) != 0) {
 		goto out;
 	}
-	if ((r = wk_link_new(w->link_url, &link)) != ITK_OK) {
+	r = wk_link_new_tls(w->link_url, tls, &link);
+	itk_link_tls_free(tls); /* nng holds the parsed copy */
+	tls = NULL;
+	if (r != ITK_OK) {
 		itk_log_error("start.failed", "what=link err=%s",
 			      itk_errname(r));
 		goto out;
@@ -391,6 +426,17 @@ child_main(const struct worker_cfg *w, const char *wid, int mon,
 		goto out;
 	}
 	sigt_running = 1;
+	/*
+	 * glibc's malloc reads /sys/devices/system/cpu/online (openat, which
+	 * the sandbox kills) the first time a thread needs a ninth arena; a
+	 * link that keeps re-dialling (a refused TLS handshake) runs nng's
+	 * resolver threads until one does.  A fixed cap, the default's value
+	 * computed now, means glibc never asks.
+	 */
+	if (mallopt(M_ARENA_MAX, 8 * get_nprocs()) != 1) {
+		itk_log_error("start.failed", "what=mallopt");
+		goto out;
+	}
 	if ((r = itk_sandbox_apply(ITK_SANDBOX_WORKER_CHILD, &sp)) != ITK_OK ||
 	    (r = wk_mm_ready(mon, &nkeys)) != ITK_OK) {
 		itk_log_error("start.failed", "what=child err=%s",
@@ -407,6 +453,7 @@ out:
 		pthread_join(sigtid, NULL);
 	}
 	wk_link_free(link);
+	itk_link_tls_free(tls);
 	return rc;
 }
 

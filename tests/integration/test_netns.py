@@ -2,9 +2,13 @@
 """Several hosts on one machine: the gateway in one network namespace, two
 workers in another, joined by a veth pair with addresses from a private
 test range that exist only inside the two namespaces.  The workers dial
-the gateway over tcp://; submissions (intake-load, run in the gateway's
-namespace, on its loopback) must all arrive in the vault.  Skips with a
-message (exit 77) when namespaces cannot be created here.
+the gateway over tls+tcp:// with mutual TLS (a link CA and certificates
+made here with openssl); submissions (intake-load, run in the gateway's
+namespace, on its loopback) must all arrive in the vault.  A third worker
+whose certificate comes from another CA runs the whole time: the gateway
+refuses its handshake, never counts it as connected, and its vault stays
+empty.  Skips with a message (exit 77) when namespaces cannot be created
+here.
 """
 import os
 import subprocess
@@ -16,11 +20,82 @@ from stack import Results, Stack, exe, parse_kv, read_acked, wait_for
 N = 200
 GW_ADDR, WK_ADDR = "10.231.77.1", "10.231.77.2"
 LINK_PORT = 9100
+GW_NAME = "gateway.link.test"  # the name workers check (not the address)
 
 
 def ip(*args, check=True):
     return subprocess.run(["ip"] + list(args), capture_output=True,
                           text=True, check=check)
+
+
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True,
+                   capture_output=True)
+
+
+def make_ca(d, name):
+    key, crt = os.path.join(d, name + ".key"), os.path.join(d, name + ".crt")
+    openssl("req", "-x509", "-new", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+            "-out", crt, "-days", "2", "-subj", "/CN=" + name,
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    return key, crt
+
+
+def make_cert(d, name, ca, usage, dns=None):
+    """A leaf certificate signed by ca = (key, crt); the key 0600."""
+    key, csr = os.path.join(d, name + ".key"), os.path.join(d, name + ".csr")
+    crt, ext = os.path.join(d, name + ".crt"), os.path.join(d, name + ".ext")
+    with open(ext, "w") as f:
+        f.write("basicConstraints=critical,CA:FALSE\n"
+                "keyUsage=critical,digitalSignature\n"
+                "extendedKeyUsage=%s\n" % usage)
+        if dns:
+            f.write("subjectAltName=DNS:%s\n" % dns)
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+            "-out", csr, "-subj", "/CN=" + (dns or name))
+    openssl("x509", "-req", "-in", csr, "-CA", ca[1], "-CAkey", ca[0],
+            "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", crt)
+    os.chmod(key, 0o600)
+    return crt, key
+
+
+def add_lines(path, lines):
+    with open(path, "a") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def tls_lines(crt, key, ca, server_name=None):
+    out = ["link_tls_cert = " + crt, "link_tls_key = " + key,
+           "link_tls_ca = " + ca]
+    if server_name:
+        out.append("link_tls_server_name = " + server_name)
+    return out
+
+
+def handshake(inns, wk_ns, cert, ca):
+    """openssl s_client from the workers' namespace, with cert (crt, key)
+    or none: True when the gateway completed the handshake."""
+    argv = inns + [wk_ns, "openssl", "s_client", "-connect",
+                   "%s:%d" % (GW_ADDR, LINK_PORT), "-servername", GW_NAME,
+                   "-CAfile", ca, "-verify_return_error", "-tls1_2"]
+    if cert:
+        argv += ["-cert", cert[0], "-key", cert[1]]
+    # -tls1_2: the gateway's mbedTLS 2 speaks TLS 1.2, where a refused
+    # client certificate fails the handshake itself.  A short write
+    # then EOF: an accepted session reads nothing back (SP header wrong
+    # is answered by closing, after the handshake succeeded).
+    p = subprocess.run(argv, input=b"", capture_output=True, timeout=20)
+    out = p.stdout.decode(errors="replace")
+    return p.returncode == 0 and "Verify return code: 0 (ok)" in out
+
+
+def vault_has_messages(vault_dir):
+    r = subprocess.run([exe("intake-vault-ls"), vault_dir],
+                       capture_output=True, text=True, check=True)
+    return any(ln.startswith("message ") for ln in r.stdout.splitlines())
 
 
 def main():
@@ -43,8 +118,34 @@ def main():
         for ns, dev in ((gw_ns, "veg" + tag), (wk_ns, "vew" + tag)):
             ip("-n", ns, "link", "set", "lo", "up")
             ip("-n", ns, "link", "set", dev, "up")
-        st = Stack(workers=2, name="netns",
-                   link="tcp://%s:%d" % (GW_ADDR, LINK_PORT))
+        link = "tls+tcp://%s:%d" % (GW_ADDR, LINK_PORT)
+        st = Stack(workers=2, name="netns", link=link)
+        pki = os.path.join(st.dir, "pki")
+        os.makedirs(pki)
+        ca = make_ca(pki, "link-ca")
+        other_ca = make_ca(pki, "other-ca")
+        gw_cert = make_cert(pki, "gateway", ca, "serverAuth", dns=GW_NAME)
+        add_lines(st.gateway_conf, tls_lines(gw_cert[0], gw_cert[1], ca[1]))
+        wk_certs = []
+        for i in range(2):
+            c = make_cert(pki, "worker%d" % i, ca, "clientAuth")
+            wk_certs.append(c)
+            add_lines(st.worker_confs[i],
+                      tls_lines(c[0], c[1], ca[1], GW_NAME))
+        # The intruder: a well-formed worker that trusts the gateway's
+        # CA, with a certificate from a CA the gateway does not trust.
+        # Its own vault, so that anything delivered to it would show.
+        rogue = make_cert(pki, "rogue", other_ca, "clientAuth")
+        rogue_conf = os.path.join(st.dir, "rogue.conf")
+        rogue_vault = os.path.join(st.dir, "vault-rogue")
+        with open(st.worker_confs[0]) as f:
+            lines = [ln for ln in f.read().splitlines()
+                     if ln and not ln.startswith(("link_tls_cert",
+                                                  "link_tls_key",
+                                                  "vault_dir", "worker_id"))]
+        add_lines(rogue_conf, lines + [
+            "vault_dir = " + rogue_vault, "worker_id = rogue",
+            "link_tls_cert = " + rogue[0], "link_tls_key = " + rogue[1]])
         inns = ["ip", "netns", "exec"]
         st._start("gateway", inns + [gw_ns, exe("intake-gateway"),
                                      "--config", st.gateway_conf])
@@ -55,6 +156,26 @@ def main():
                                capture_output=True)
             return r.returncode == 0
         wait_for(healthy, 20, "gateway /healthz in its namespace")
+
+        def connected():
+            r = subprocess.run(inns + [gw_ns, "curl", "-sf", "-m", "2",
+                                       "http://127.0.0.1:%d/metrics"
+                                       % st.metrics_port],
+                               capture_output=True, text=True)
+            for line in r.stdout.splitlines():
+                if line.startswith("intake_gw_workers_connected "):
+                    return int(float(line.split()[1]))
+            return -1
+        # The TLS listener itself: a link-CA client certificate completes
+        # the handshake, one from another CA or none does not.
+        t.check(handshake(inns, wk_ns, wk_certs[0], ca[1]),
+                "a link-CA worker certificate completes the handshake")
+        t.check(not handshake(inns, wk_ns, rogue, ca[1]),
+                "a certificate from another CA is refused in the handshake")
+        t.check(not handshake(inns, wk_ns, None, ca[1]),
+                "no client certificate is refused in the handshake")
+        st._start("rogue", inns + [wk_ns, exe("intake-worker"), "--config",
+                                   rogue_conf])
         for i in range(2):
             st._start("worker%d" % i, inns + [wk_ns, exe("intake-worker"),
                                                "--config",
@@ -79,15 +200,30 @@ def main():
                 % res.get("acked"))
         acked = read_acked(acked_log)
 
+        most = [connected()]
+
         def arrived():
+            most.append(connected())
             msgs, _ = st.vault_messages()
             return len(msgs) >= N and msgs
         msgs = wait_for(arrived, 120, "vault to hold every submission")
+        most.append(connected())
         missing = [s for s, _ in acked if s not in msgs]
         t.check(len(acked) == N and not missing,
-                "all %d submissions crossed tcp:// into the vault "
+                "all %d submissions crossed tls+tcp:// into the vault "
                 "(%d missing)" % (N, len(missing)))
-        for name in ("gateway", "worker0", "worker1"):
+        t.check(max(most) == 2 and most[-1] == 2,
+                "the gateway counted the two link-CA workers and never the "
+                "intruder (intake_gw_workers_connected samples %s)"
+                % sorted(set(most)))
+        t.check(not os.path.exists(os.path.join(rogue_vault, "data.mdb"))
+                or not vault_has_messages(rogue_vault),
+                "the intruder's vault holds no submission")
+        with open(os.path.join(st.logs, "rogue.log"), "rb") as f:
+            rlog = f.read()
+        t.check(b"batch.committed" not in rlog,
+                "the intruder's log shows no batch")
+        for name in ("gateway", "worker0", "worker1", "rogue"):
             t.check(st.alive(name), name + " still running")
     finally:
         if st is not None:
