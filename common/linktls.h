@@ -58,8 +58,9 @@ void itk_link_tls_free(itk_link_tls *t);
 /*
  * Builds the nng TLS configuration (mutual, NNG_TLS_AUTH_MODE_REQUIRED)
  * and sets it on an endpoint that is created but not started.  ITK_OK or
- * ITK_E_CONFIG (a bad PEM, a key that does not match); the endpoint keeps
- * its own reference, nothing for the caller to free.
+ * ITK_E_CONFIG (a PEM that does not parse; a key that parses but is not
+ * the certificate's is not caught here: the handshake fails); the endpoint
+ * keeps its own reference, nothing for the caller to free.
  */
 itk_err itk_link_tls_set_dialer(const itk_link_tls *t, nng_dialer d) ITK_WUR;
 itk_err itk_link_tls_set_listener(const itk_link_tls *t,
