@@ -3,7 +3,8 @@
 //
 // Browser tests of the submitter page (web/) against the REAL stack:
 // tests/browser/stack_up.py starts intake-gateway and intake-worker with
-// development keys; the page is served by the gateway from a web root
+// development keys (and, for the main stack, intake-opd: staff replies go
+// through intake-op, the real operator path); the page is served by the gateway from a web root
 // that pins that stack's organisation key.  Headless Debian Chromium,
 // driven by playwright-core.
 //
@@ -62,7 +63,7 @@ async function waitFor(cond, timeoutMs, what) {
 }
 
 function exe(name) {
-	for (const sub of ["gateway", "worker", "keys", "client", "tools", "tests/integration"]) {
+	for (const sub of ["gateway", "worker", "keys", "client", "tools", "operator", "tests/integration"]) {
 		const p = path.join(BUILD, sub, name);
 		if (existsSync(p)) return p;
 	}
@@ -80,7 +81,7 @@ for (const f of ["web/vendor/libsodium-wrappers.js", "web/vendor/libsodium-sumo.
 	"web/vendor/wordlists.js", "tests/browser/node_modules/playwright-core/package.json"]) {
 	if (!existsSync(path.join(SRC, f))) missing.push(f);
 }
-for (const name of ["intake-gateway", "intake-keys"].concat(WORKERS ? ["intake-worker", "intake-vault-ls"] : [])) {
+for (const name of ["intake-gateway", "intake-keys"].concat(WORKERS ? ["intake-worker", "intake-vault-ls", "intake-opd", "intake-op"] : [])) {
 	if (exe(name) === null) missing.push(path.join(BUILD, "*", name));
 }
 if (missing.length) {
@@ -299,9 +300,33 @@ async function inVault(st, sid) {
 	}
 }
 
-// Plays the worker tier's reply path (tests/integration/post_reply: the
-// worker's own sealing code over the real link) until the operator
-// service exists.
+// A staff action through the real operator path: intake-op (as the
+// development operator `who`, dev-init's keys) -> intake-opd, whose loop
+// relays the vault outbox to the gateway.  Returns {rc, rows (the --json
+// lines), stderr, ms (how long intake-op ran)}.
+function opRun(st, who, args) {
+	const t0 = Date.now();
+	let rc = 0;
+	let stdout = "";
+	let stderr = "";
+	try {
+		stdout = execFileSync(exe("intake-op"), ["--key", path.join(st.op_keys, who + ".key"), "--url", st.op_url,
+			"--templates", st.op_templates, "--json", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60000 });
+	} catch (e) {
+		rc = e.status ?? -1;
+		stdout = String(e.stdout ?? "");
+		stderr = String(e.stderr ?? e.message);
+	}
+	const rows = [];
+	for (const line of stdout.split("\n")) {
+		if (line) rows.push(JSON.parse(line));
+	}
+	return { rc, rows, stderr: stderr.trim(), ms: Date.now() - t0 };
+}
+
+// The worker tier's reply path (tests/integration/post_reply: the
+// worker's own sealing code over the real link), for the chat fallback
+// and reconnect stacks, which run no operator service.
 function postReply(st, phrase, text) {
 	const tool = exe("post_reply");
 	if (tool === null) throw new Error("post_reply is not built");
@@ -489,17 +514,38 @@ async function surrenderRu(browser, st, ctx) {
 	await waitFor(() => page.locator("#follow-status").innerText().then((t) => t.startsWith(RU.sent_receipt.split("{")[0])), 60000, "follow-up receipt");
 	check(h.requests.filter((r) => r.method === "POST").length === postsBefore,
 		"chat: the follow-up went over the socket (no HTTP POST) and its receipt verified");
-	// A staff reply made while the thread is open is pushed at once.
+	// A staff reply made while the thread is open is pushed at once.  The
+	// operator claims the page's case from the surrender queue and answers
+	// it with intake-op, the real operator path.
+	const claim = opRun(st, "dev-triage", ["next", "surrender"]);
+	const claimed = claim.rows.filter((x) => x.type === "case").map((x) => x.case);
+	check(claim.rc === 0 && m !== null && claimed.length === 1 && claimed[0] === m.case,
+		"operator: intake-op next surrender claims the page's case", claim.stderr || JSON.stringify(claimed));
 	const reply = "Мы получили ваше сообщение и свяжемся с вами. REPLY-" + marker;
 	const polledBefore = h.requests.filter((r) => r.url.includes("/v1/mailbox/")).length;
-	const t0 = Date.now();
-	postReply(st, phrase, reply);
-	const tPosted = Date.now() - t0; // post_reply returns once the relay stored it
+	// The page notes (its own clock, the same as ours) when the reply
+	// shows, so the time is exact rather than our polling's.
+	await page.evaluate((want) => {
+		const thread = document.getElementById("thread");
+		const seen = () => [...thread.querySelectorAll(".msg-staff")].some((x) => x.innerText.includes(want));
+		const o = new MutationObserver(() => {
+			if (window.__replyShownAt === undefined && seen()) {
+				window.__replyShownAt = Date.now();
+				o.disconnect();
+			}
+		});
+		o.observe(thread, { childList: true, subtree: true, characterData: true });
+	}, reply);
+	const sent = opRun(st, "dev-triage", ["reply", claimed[0] ?? "0".repeat(64), "--text", reply]);
+	const tReturned = Date.now();
+	check(sent.rc === 0, "operator: intake-op reply " + (sent.rc === 0 ? "(" + sent.ms + " ms)" : "failed"), sent.stderr);
 	const arrived = await waitFor(() => page.locator("#thread .msg-staff").allInnerTexts()
 		.then((a) => a.some((x) => x.includes(reply))), 20000, "the staff reply").catch(() => false);
-	const dt = Date.now() - t0;
-	check(arrived && dt <= 2000, "chat: a staff reply sent while the page is open appears within 2 s without reload (" +
-		dt + " ms from the start of post_reply, which took " + tPosted + " ms)");
+	const shownAt = arrived ? await page.evaluate(() => window.__replyShownAt) : undefined;
+	const dt = typeof shownAt === "number" ? shownAt - tReturned : Infinity;
+	check(arrived && sent.rc === 0 && dt <= 2000, "chat: an operator reply (intake-op reply) made while the page is open appears " +
+		"within 2 s of intake-op returning, without reload (" + dt + " ms after it returned; intake-op took " + sent.ms + " ms, " +
+		(dt + sent.ms) + " ms from its start)");
 	check(arrived && h.requests.filter((r) => r.url.includes("/v1/mailbox/")).length === polledBefore,
 		"chat: the reply came over the socket (no mailbox fetch meanwhile)");
 	check(arrived && (await page.locator("#thread .msg-staff .msg-from").first().innerText()) === RU.staff &&
@@ -877,7 +923,7 @@ async function main() {
 	let st = null;
 	let browser = null;
 	try {
-		st = await startStack();
+		st = await startStack(WORKERS ? ["--operator"] : []);
 		console.log("# stack at " + st.url + " (" + st.dir + "), chat " + st.chat_url);
 		webRootChecks(st);
 		browser = await chromium.launch(LAUNCH);

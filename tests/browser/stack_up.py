@@ -14,12 +14,18 @@ connection after 2.5 s without a frame (chat_idle_ms; the page pings
 every 20 s), so the page must fall back and reconnect; --chat none gives
 it no chat URL.
 
+--operator also starts the operator service (intake-opd, the real staff
+reply path: intake-op -> intake-opd -> vault outbox -> link -> gateway)
+on an ipc:// socket in the stack's directory, with the development
+operator keys dev-init made (keys/operators/dev-*.key), and waits until
+it answers; the JSON line then names op_url, op_keys and op_templates.
+
 Prints one JSON line {url, chat_url, dir, vault, keys, org_pub, web_root,
 org_hex, ...} on stdout once the gateway answers, then runs until stdin
 closes or it gets SIGTERM, and stops everything.  Runs with Debian's
 /usr/bin/python3.
 
-  stack_up.py [--workers N] [--chat live|closed|idle|none]
+  stack_up.py [--workers N] [--chat live|closed|idle|none] [--operator]
 """
 import argparse
 import json
@@ -35,11 +41,35 @@ sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
 import stack  # noqa: E402
 
 
+def start_operator(s):
+    """intake-opd as tests/integration/test_operator.py runs it."""
+    op_url = "ipc://" + os.path.join(s.dir, "op.ipc")
+    conf = os.path.join(s.dir, "opd.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join([
+            "listen = " + op_url,
+            "link_url = " + s.link,
+            "keys_dir = " + s.keys,
+            "vault_dir = " + s.vault,
+            "vault_key = " + os.path.join(s.keys, "vault.key"), ""]))
+    s._start("opd", [stack.exe("intake-opd"), "--config", conf])
+    op_keys = os.path.join(s.keys, "operators")
+    templates = os.path.join(SRC, "operator", "templates.txt")
+    probe = [stack.exe("intake-op"), "--key",
+             os.path.join(op_keys, "dev-admin.key"), "--url", op_url,
+             "--templates", templates, "queues"]
+    stack.wait_for(lambda: subprocess.run(
+        probe, capture_output=True, timeout=30).returncode == 0,
+        30, "intake-opd answers")
+    return {"op_url": op_url, "op_keys": op_keys, "op_templates": templates}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--chat", choices=["live", "closed", "idle", "none"],
                     default="live")
+    ap.add_argument("--operator", action="store_true")
     args = ap.parse_args()
     chat_url = ""
     gw_extra = []
@@ -71,11 +101,14 @@ def main():
         with open(s.gateway_conf, "w") as f:
             f.write("\n".join(lines) + "\n")
         s.start()
-        print(json.dumps({
+        info = {
             "url": s.url, "chat_url": chat_url, "dir": s.dir, "vault": s.vault, "keys": s.keys,
             "org_pub": s.org_pub, "web_root": web_root, "org_hex": hexkey,
             "logs": s.logs, "link": s.link,
-        }), flush=True)
+        }
+        if args.operator:
+            info.update(start_operator(s))
+        print(json.dumps(info), flush=True)
 
         def stop(signum, frame):
             raise KeyboardInterrupt
