@@ -77,8 +77,7 @@ itk_proof_verify(const uint8_t *p, size_t len,
 	    l.kind != VAULT_LEAF_MESSAGE ||
 	    /* A deletion leaf proves the opposite of what is asked. */
 	    (l.flags & VAULT_LEAF_F_DELETED) != 0 || l.key_len != 32 ||
-	    l.db_len != 8 ||
-	    memcmp(l.db, "messages", 8) != 0 ||
+	    l.db_len != 8 || memcmp(l.db, "messages", 8) != 0 ||
 	    sodium_memcmp(l.key, id, 32) != 0) {
 		return ITK_E_VERIFY;
 	}

@@ -35,7 +35,7 @@
  */
 
 #define GW_URI_MAX         2048u
-#define GW_BODY_TIMEOUT_MS 30000 /* when body_timeout_ms is 0 */
+#define GW_BODY_TIMEOUT_MS 30000         /* when body_timeout_ms is 0 */
 #define GW_SMALL_BODY      (64u * 1024u) /* kept between requests */
 #define RETRY_BUSY         1u
 
@@ -150,9 +150,8 @@ respond(nng_aio *aio, gw_endpoint ep, unsigned status, const char *ctype,
 }
 
 static void
-respond_error_pow(nng_aio *aio, gw_endpoint ep, unsigned status,
-		  itk_err code, const char *msg, uint32_t retry_after,
-		  bool close, int pow)
+respond_error_pow(nng_aio *aio, gw_endpoint ep, unsigned status, itk_err code,
+		  const char *msg, uint32_t retry_after, bool close, int pow)
 {
 	itk_buf *b = itk_buf_new(ITK_ERROR_MAX);
 
@@ -757,7 +756,7 @@ start_front(gw_http *h)
 	fo.max_header_lines = h->o.max_header_lines;
 	fo.header_timeout_ms = h->o.header_timeout_ms;
 	fo.body_timeout_ms = h->o.body_timeout_ms > 0 ? h->o.body_timeout_ms
-						       : GW_BODY_TIMEOUT_MS;
+						      : GW_BODY_TIMEOUT_MS;
 	fo.max_body = h->o.max_body;
 	fo.pow = h->o.pow;
 	return gw_front_start(&fo, &h->front);

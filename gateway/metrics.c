@@ -17,9 +17,8 @@
  * (version 0.0.4) on a separate, loopback-only listener.
  */
 
-static const unsigned statuses[] = {200, 400, 403, 404, 405, 408, 410,
-				    411, 413, 414, 422, 429, 431, 500,
-				    503};
+static const unsigned statuses[] = {200, 400, 403, 404, 405, 408, 410, 411,
+				    413, 414, 422, 429, 431, 500, 503};
 #define N_STATUS (sizeof(statuses) / sizeof(statuses[0]) + 1) /* + other */
 
 static const char *const ep_names[GW_EP_COUNT] = {

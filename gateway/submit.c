@@ -122,8 +122,9 @@ refuse_pow(gw_done_fn done, void *arg, gw_pow_verdict v, unsigned need)
 	a.pow_difficulty = need;
 	a.retry_after = v == GW_POW_FULL ? 1u : 0u;
 	gw_metrics_reject(GW_REJ_POW);
-	itk_log_info("submit.rejected", "status=%u reason=pow verdict=%d need=%u",
-		     a.status, (int)v, need);
+	itk_log_info("submit.rejected",
+		     "status=%u reason=pow verdict=%d need=%u", a.status,
+		     (int)v, need);
 	done(arg, &a);
 }
 

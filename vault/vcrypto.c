@@ -145,9 +145,9 @@ vault_note_seal(const vault *v, const uint8_t *ad, size_t adlen,
 	}
 	/* Random nonces: several processes write notes, no shared counter. */
 	randombytes_buf(dst, VAULT_NONCE_LEN);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(
-	    dst + VAULT_NONCE_LEN, NULL, pt, n, ad, adlen, NULL, dst,
-	    subkey(v, SUBKEY_NOTES));
+	crypto_aead_xchacha20poly1305_ietf_encrypt(dst + VAULT_NONCE_LEN, NULL,
+						   pt, n, ad, adlen, NULL, dst,
+						   subkey(v, SUBKEY_NOTES));
 	return ITK_OK;
 }
 

@@ -77,10 +77,9 @@ open_one(const wk_keyring *keys, const triage_rules *rules,
 		return r;
 	}
 	if ((r = wk_triage_text(inner, text)) != ITK_OK ||
-	    (r = triage_classify(rules, (const char *)itk_buf_ptr(text),
-				 itk_buf_len(text),
-				 form_name(inner->form_category), &t)) !=
-		ITK_OK) {
+	    (r = triage_classify(
+		 rules, (const char *)itk_buf_ptr(text), itk_buf_len(text),
+		 form_name(inner->form_category), &t)) != ITK_OK) {
 		itk_wire_free(inner);
 		return r;
 	}
@@ -90,15 +89,16 @@ open_one(const wk_keyring *keys, const triage_rules *rules,
 	msg->channel = (uint32_t)inner->channel;
 	msg->mailbox_id = inner->mailbox_id.data;
 	msg->reply_pk = inner->reply_public_key.data;
-	msg->thread_id =
-	    inner->thread_id.len == ITK_HASH_LEN ? inner->thread_id.data : NULL;
+	msg->thread_id = inner->thread_id.len == ITK_HASH_LEN
+			     ? inner->thread_id.data
+			     : NULL;
 	*inner_out = inner;
 	return ITK_OK;
 }
 
 itk_err
-wk_process_batch(const wk_keyring *keys, const triage_rules *rules,
-		 vault *v, Intake__V1__Delivery *const *deliveries, size_t n,
+wk_process_batch(const wk_keyring *keys, const triage_rules *rules, vault *v,
+		 Intake__V1__Delivery *const *deliveries, size_t n,
 		 wk_batch_stats *stats)
 {
 	vault_message *msgs = NULL;
