@@ -125,13 +125,24 @@ def main():
         ca = make_ca(pki, "link-ca")
         other_ca = make_ca(pki, "other-ca")
         gw_cert = make_cert(pki, "gateway", ca, "serverAuth", dns=GW_NAME)
-        add_lines(st.gateway_conf, tls_lines(gw_cert[0], gw_cert[1], ca[1]))
+        add_lines(st.gateway_conf, tls_lines(gw_cert[0], gw_cert[1], ca[1])
+                  + ["log_dir = " + os.path.join(st.dir, "glog")])
         wk_certs = []
         for i in range(2):
             c = make_cert(pki, "worker%d" % i, ca, "clientAuth")
             wk_certs.append(c)
             add_lines(st.worker_confs[i],
                       tls_lines(c[0], c[1], ca[1], GW_NAME))
+        # intake-logd pushes the log over the same TLS link (its own
+        # client certificate).
+        lc = make_cert(pki, "logd", ca, "clientAuth")
+        logd_conf = os.path.join(st.dir, "logd.conf")
+        add_lines(logd_conf, [
+            "link_url = " + link, "keys_dir = " + st.keys,
+            "vault_dir = " + st.vault,
+            "vault_key = " + os.path.join(st.keys, "vault.key"),
+            "log_interval_ms = 300"] + tls_lines(lc[0], lc[1], ca[1],
+                                                 GW_NAME))
         # The intruder: a well-formed worker that trusts the gateway's
         # CA, with a certificate from a CA the gateway does not trust.
         # Its own vault, so that anything delivered to it would show.
@@ -176,6 +187,8 @@ def main():
                 "no client certificate is refused in the handshake")
         st._start("rogue", inns + [wk_ns, exe("intake-worker"), "--config",
                                    rogue_conf])
+        st._start("logd", inns + [wk_ns, exe("intake-logd"), "--config",
+                                  logd_conf])
         for i in range(2):
             st._start("worker%d" % i, inns + [wk_ns, exe("intake-worker"),
                                                "--config",
@@ -212,8 +225,21 @@ def main():
         t.check(len(acked) == N and not missing,
                 "all %d submissions crossed tls+tcp:// into the vault "
                 "(%d missing)" % (N, len(missing)))
-        t.check(max(most) == 2 and most[-1] == 2,
-                "the gateway counted the two link-CA workers and never the "
+        def published():
+            r = subprocess.run(inns + [gw_ns, "curl", "-sf", "-m", "2",
+                                       st.url + "/log/checkpoint"],
+                               capture_output=True, text=True)
+            lines = r.stdout.split("\n")
+            return (r.returncode == 0 and len(lines) > 1 and
+                    lines[1].isdigit() and int(lines[1]) >= N and
+                    int(lines[1]))
+        size = wait_for(published, 60, "intake-logd's checkpoint over TLS")
+        t.check(size >= N, "intake-logd pushed a checkpoint of %d leaves "
+                "over tls+tcp://" % size)
+        most.append(connected())
+        # Two workers and intake-logd: three link-CA clients.
+        t.check(max(most) <= 3 and most[-1] == 3,
+                "the gateway counted the link-CA clients and never the "
                 "intruder (intake_gw_workers_connected samples %s)"
                 % sorted(set(most)))
         t.check(not os.path.exists(os.path.join(rogue_vault, "data.mdb"))
@@ -223,7 +249,7 @@ def main():
             rlog = f.read()
         t.check(b"batch.committed" not in rlog,
                 "the intruder's log shows no batch")
-        for name in ("gateway", "worker0", "worker1", "rogue"):
+        for name in ("gateway", "worker0", "worker1", "logd", "rogue"):
             t.check(st.alive(name), name + " still running")
     finally:
         if st is not None:
