@@ -48,7 +48,7 @@ struct cfg {
 	const char *receipt_pass_file;
 	const char *origin, *web_root, *log_level;
 	const char *run_user, *run_group; /* docs/privsep.md */
-	const char *log_dir; /* the published vault log (gw_log.h) */
+	const char *log_dir;         /* the published vault log (gw_log.h) */
 	itk_link_tls_files link_tls; /* tls+tcp:// link (linktls.h) */
 	uint64_t spool_max_bytes, seen_retention, mailbox_retention;
 	uint64_t lease_ms, max_deliveries, max_wait_ms, link_contexts;
