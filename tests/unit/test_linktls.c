@@ -26,6 +26,8 @@
 static char dir[64];
 static char ca[128], crt[128], key[128], key2[128];
 
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static int
 sh(const char *fmt, ...)
 {
