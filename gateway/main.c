@@ -138,8 +138,8 @@ read_cfg(itk_config *c, struct cfg *g, char *err)
 		     &g->body_timeout_ms, err)) != ITK_OK ||
 	    (r = u64(c, "pow_min_difficulty", 0u, 0u, ITK_POW_DIFFICULTY_MAX,
 		     &g->pow_min, err)) != ITK_OK ||
-	    (r = u64(c, "pow_base_difficulty", 12u, 0u,
-		     ITK_POW_DIFFICULTY_MAX, &g->pow_base, err)) != ITK_OK ||
+	    (r = u64(c, "pow_base_difficulty", 12u, 0u, ITK_POW_DIFFICULTY_MAX,
+		     &g->pow_base, err)) != ITK_OK ||
 	    (r = u64(c, "pow_max_difficulty", 20u, 0u, ITK_POW_DIFFICULTY_MAX,
 		     &g->pow_max, err)) != ITK_OK ||
 	    (r = u64(c, "pow_trigger_percent", 50u, 1u, 100u, &g->pow_trigger,

@@ -573,7 +573,8 @@ relay_main(void *arg)
 		news = r->notified;
 		r->notified = false;
 		/* A batch window whose time is up is news too. */
-		if (r->window != 0 && gw_now_ms() >= r->window + r->o.batch_ms) {
+		if (r->window != 0 &&
+		    gw_now_ms() >= r->window + r->o.batch_ms) {
 			news = true;
 		}
 		pthread_mutex_unlock(&r->mtx);
