@@ -152,6 +152,45 @@ struct triage_rules {
 	unsigned gap_default;
 	itk_lang fallback[FB_COUNT];
 	bool have_version, have_queue, have_urgency;
+	/* Built after parsing (build_index): see "Index" below. */
+	struct ikey *keys;
+	size_t nkeys;
+	uint32_t *table; /* key index + 1, 0 empty; size tmask + 1 */
+	uint32_t tmask;
+	struct owner *owners;
+	size_t nowners;
+	uint32_t lex_first[LEXICONS_MAX]; /* owner chains, 0 = end */
+	uint32_t class_first[CL_COUNT];
+	uint16_t *pat_sig;
+	uint64_t prefix_lens[4]; /* bit L: some prefix key has L bytes */
+	uint64_t suffix_lens[4];
+};
+
+/*
+ * Index: the classifier used to try every pattern's first slot, and every
+ * word of every list, against every token.  Instead, at load time each
+ * word (exact, prefix or suffix; normalised bytes) becomes a key of one
+ * hash table whose value is the chain of its owners: the patterns whose
+ * first slot holds it, the word lists and the languages that list it.  A
+ * token then costs one lookup per distinct prefix and suffix length.
+ * Patterns whose first slot holds a word list or a class are chained per
+ * list and per class.  The index only narrows which patterns are tried
+ * where; the match itself is the same code as before.
+ */
+enum owner_type { O_PAT, O_LEX, O_LANG };
+
+struct owner {
+	uint32_t next; /* owner index + 1, 0 = end of chain */
+	uint32_t id;   /* pattern, word list or language */
+	uint8_t type;  /* enum owner_type */
+	uint8_t cap;   /* pattern atom wants a capitalised token */
+};
+
+struct ikey {
+	uint32_t off, len; /* in strings */
+	uint32_t hash;
+	uint8_t kind;  /* A_EXACT, A_PREFIX or A_SUFFIX */
+	uint32_t head; /* owner chain */
 };
 
 /* ------------------------------------------------------------------ */
@@ -824,6 +863,10 @@ triage_rules_free(triage_rules *r)
 	free(r->atoms);
 	free(r->slots);
 	free(r->pats);
+	free(r->keys);
+	free(r->table);
+	free(r->owners);
+	free(r->pat_sig);
 	free(r);
 }
 
@@ -845,6 +888,161 @@ check_complete(pstate *ps)
 		}
 	}
 	return ITK_OK;
+}
+
+/* FNV-1a, seeded by kind; suffix keys are hashed from their last byte so
+ * that a token's suffixes can be hashed in one pass from its end. */
+static uint32_t
+hash_seed(unsigned kind)
+{
+	return 2166136261u ^ ((kind + 1u) * 0x9e3779b9u);
+}
+
+static uint32_t
+hash_step(uint32_t h, uint8_t b)
+{
+	return (h ^ b) * 16777619u;
+}
+
+static uint32_t
+key_hash(unsigned kind, const char *s, size_t n)
+{
+	uint32_t h = hash_seed(kind);
+
+	for (size_t i = 0; i < n; i++) {
+		h = hash_step(h, (uint8_t)s[kind == A_SUFFIX ? n - 1 - i : i]);
+	}
+	return h;
+}
+
+/* The key of kind with these n bytes, or NULL. */
+static const struct ikey *
+key_find(const triage_rules *r, unsigned kind, uint32_t h, const char *s,
+	 size_t n)
+{
+	for (uint32_t i = h & r->tmask;; i = (i + 1) & r->tmask) {
+		uint32_t e = r->table[i];
+		const struct ikey *k;
+
+		if (e == 0) {
+			return NULL;
+		}
+		k = &r->keys[e - 1];
+		if (k->hash == h && k->kind == kind && k->len == n &&
+		    memcmp(r->strings + k->off, s, n) == 0) {
+			return k;
+		}
+	}
+}
+
+static void
+add_owner(triage_rules *r, uint32_t *head, unsigned type, uint32_t id,
+	  unsigned cap)
+{
+	struct owner *o = &r->owners[r->nowners];
+
+	o->next = *head;
+	o->id = id;
+	o->type = (uint8_t)type;
+	o->cap = (uint8_t)cap;
+	*head = (uint32_t)++r->nowners;
+}
+
+/* Adds the word of a (exact, prefix or suffix) to the table for owner. */
+static itk_err
+index_word(triage_rules *r, const struct atom *a, unsigned type, uint32_t id)
+{
+	const char *s = r->strings + a->off;
+	uint32_t h = key_hash(a->kind, s, a->len);
+	const struct ikey *found = key_find(r, a->kind, h, s, a->len);
+	struct ikey *k;
+
+	/* Words are one token: at most TT_TOKEN_CP_MAX code points. */
+	if (a->len == 0 || a->len > 255) {
+		return ITK_E_INTERNAL;
+	}
+	if (found != NULL) {
+		k = &r->keys[found - r->keys];
+	} else {
+		uint32_t i = h & r->tmask;
+
+		while (r->table[i] != 0) {
+			i = (i + 1) & r->tmask;
+		}
+		k = &r->keys[r->nkeys];
+		memset(k, 0, sizeof(*k));
+		k->off = a->off;
+		k->len = a->len;
+		k->hash = h;
+		k->kind = a->kind;
+		r->table[i] = (uint32_t)++r->nkeys;
+	}
+	if (a->kind == A_PREFIX) {
+		r->prefix_lens[a->len / 64] |= (uint64_t)1 << (a->len % 64);
+	} else if (a->kind == A_SUFFIX) {
+		r->suffix_lens[a->len / 64] |= (uint64_t)1 << (a->len % 64);
+	}
+	add_owner(r, &k->head, type, id, a->cap);
+	return ITK_OK;
+}
+
+/* Builds the index described above "Parsing". */
+static itk_err
+build_index(triage_rules *r)
+{
+	size_t tsize = 16;
+	itk_err rc = ITK_OK;
+
+	while (tsize < 2 * (r->natoms + 1)) {
+		tsize *= 2;
+	}
+	r->tmask = (uint32_t)(tsize - 1);
+	r->table = calloc(tsize, sizeof(*r->table));
+	r->keys = calloc(r->natoms + 1, sizeof(*r->keys));
+	r->owners = calloc(r->natoms + 1, sizeof(*r->owners));
+	r->pat_sig = calloc(r->npats + 1, sizeof(*r->pat_sig));
+	if (r->table == NULL || r->keys == NULL || r->owners == NULL ||
+	    r->pat_sig == NULL) {
+		return ITK_E_NOMEM;
+	}
+	for (size_t si = 0; si < r->nsig; si++) {
+		for (uint32_t pi = 0; pi < r->sig[si].npat; pi++) {
+			r->pat_sig[r->sig[si].pat0 + pi] = (uint16_t)si;
+		}
+	}
+	for (size_t pi = 0; pi < r->npats && rc == ITK_OK; pi++) {
+		const struct slot *sl = &r->slots[r->pats[pi].slot0];
+
+		for (uint32_t i = 0; i < sl->natoms && rc == ITK_OK; i++) {
+			const struct atom *a = &r->atoms[sl->atom0 + i];
+
+			if (a->kind == A_LEX) {
+				add_owner(r, &r->lex_first[a->arg], O_PAT,
+					  (uint32_t)pi, a->cap);
+			} else if (a->kind == A_CLASS) {
+				add_owner(r, &r->class_first[a->arg], O_PAT,
+					  (uint32_t)pi, a->cap);
+			} else {
+				rc = index_word(r, a, O_PAT, (uint32_t)pi);
+			}
+		}
+	}
+	for (size_t li = 0; li < r->nlex && rc == ITK_OK; li++) {
+		for (uint32_t i = 0; i < r->lex[li].natoms && rc == ITK_OK;
+		     i++) {
+			rc = index_word(r, &r->atoms[r->lex[li].atom0 + i],
+					O_LEX, (uint32_t)li);
+		}
+	}
+	for (unsigned l = 0; l < ITK_LANG_COUNT && rc == ITK_OK; l++) {
+		for (uint32_t i = 0; r->lang[l].defined &&
+				     i < r->lang[l].natoms && rc == ITK_OK;
+		     i++) {
+			rc = index_word(r, &r->atoms[r->lang[l].atom0 + i],
+					O_LANG, l);
+		}
+	}
+	return rc;
 }
 
 itk_err
@@ -925,6 +1123,10 @@ triage_rules_parse(const char *text, size_t len, triage_rules **out, char *err,
 	if (rc != ITK_OK) {
 		goto out;
 	}
+	rc = build_index(r);
+	if (rc != ITK_OK) {
+		goto out;
+	}
 	*out = r;
 	r = NULL; /* transferred */
 	rc = ITK_OK;
@@ -973,13 +1175,24 @@ triage_rules_default(triage_rules **out)
 typedef struct {
 	const triage_rules *r;
 	tt_tokens t;
-	uint8_t *covered;
-	/* Per token, which word lists were tried and which matched: lists
-	 * are long (names, places) and patterns test them again and again. */
-	uint64_t *lex_tried;
+	/* Per token: signal index + 1 when an exception of that signal
+	 * covers it (no clearing between signals). */
+	uint32_t *covered;
+	/* Per token, from the index: the word lists that match it, and the
+	 * languages whose words (not endings) and endings match it. */
 	uint64_t *lex_hit;
+	uint16_t *lang_word;
+	uint16_t *lang_end;
+	/* (token, pattern) pairs where a pattern's first slot matches. */
+	struct start *starts;
+	size_t nstarts, starts_cap;
+	uint32_t *stamp; /* per pattern: last token + 1 it started at */
 	bool fired[SIGNALS_MAX];
 } ctx;
+
+struct start {
+	uint32_t tok, pat;
+};
 
 static bool atom_match(const ctx *c, const struct atom *a, const tt_token *k);
 
@@ -1032,17 +1245,6 @@ class_match(unsigned cl, const tt_token *k)
 }
 
 static bool
-lex_match(const ctx *c, const struct lexicon *lx, const tt_token *k)
-{
-	for (uint32_t i = 0; i < lx->natoms; i++) {
-		if (text_match(c, &c->r->atoms[lx->atom0 + i], k)) {
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool
 atom_match(const ctx *c, const struct atom *a, const tt_token *k)
 {
 	if (a->cap && (k->flags & TT_F_CAP) == 0) {
@@ -1051,15 +1253,8 @@ atom_match(const ctx *c, const struct atom *a, const tt_token *k)
 	switch (a->kind) {
 	case A_LEX: {
 		size_t ti = (size_t)(k - c->t.tok);
-		uint64_t bit = (uint64_t)1 << a->arg;
 
-		if ((c->lex_tried[ti] & bit) == 0) {
-			c->lex_tried[ti] |= bit;
-			if (lex_match(c, &c->r->lex[a->arg], k)) {
-				c->lex_hit[ti] |= bit;
-			}
-		}
-		return (c->lex_hit[ti] & bit) != 0;
+		return (c->lex_hit[ti] & ((uint64_t)1 << a->arg)) != 0;
 	}
 	case A_CLASS:
 		return class_match(a->arg, k);
@@ -1124,12 +1319,18 @@ match_at(const ctx *c, const struct pattern *p, size_t i)
 	return match_rest(c, p, 1, i);
 }
 
+/*
+ * The slow path, used only when the index finds too many starts (rules
+ * with very common first words over a long text): every pattern at every
+ * token.  Gives the same answer as the fast path.
+ */
 static bool
-signal_fires(ctx *c, const struct signal *sg)
+signal_fires_all(ctx *c, size_t si)
 {
 	const triage_rules *r = c->r;
+	const struct signal *sg = &r->sig[si];
+	uint32_t gen = (uint32_t)si + 1;
 
-	memset(c->covered, 0, c->t.n);
 	for (uint32_t pi = 0; pi < sg->npat; pi++) {
 		const struct pattern *p = &r->pats[sg->pat0 + pi];
 
@@ -1137,7 +1338,7 @@ signal_fires(ctx *c, const struct signal *sg)
 			long end = match_at(c, p, i);
 
 			for (long j = (long)i; j <= end; j++) {
-				c->covered[j] = 1;
+				c->covered[j] = gen;
 			}
 		}
 	}
@@ -1149,7 +1350,7 @@ signal_fires(ctx *c, const struct signal *sg)
 			bool clear = end >= 0;
 
 			for (long j = (long)i; clear && j <= end; j++) {
-				clear = c->covered[j] == 0;
+				clear = c->covered[j] != gen;
 			}
 			if (clear) {
 				return true;
@@ -1157,6 +1358,219 @@ signal_fires(ctx *c, const struct signal *sg)
 		}
 	}
 	return false;
+}
+
+/*
+ * The fast path: only the starts st[0..n) (the signal's patterns at the
+ * tokens where their first slot matches).  A signal fires when a pattern
+ * matches over tokens no exception covers; the order starts are tried in
+ * does not change that answer.
+ */
+static bool
+signal_fires_at(ctx *c, size_t si, const struct start *st, size_t n)
+{
+	const triage_rules *r = c->r;
+	uint32_t gen = (uint32_t)si + 1;
+
+	for (size_t x = 0; x < n; x++) {
+		const struct pattern *p = &r->pats[st[x].pat];
+		long end;
+
+		if (!p->except) {
+			continue;
+		}
+		end = match_rest(c, p, 1, st[x].tok);
+		for (long j = (long)st[x].tok; j <= end; j++) {
+			c->covered[j] = gen;
+		}
+	}
+	for (size_t x = 0; x < n; x++) {
+		const struct pattern *p = &r->pats[st[x].pat];
+		long end;
+		bool clear;
+
+		if (p->except) {
+			continue;
+		}
+		end = match_rest(c, p, 1, st[x].tok);
+		clear = end >= 0;
+		for (long j = (long)st[x].tok; clear && j <= end; j++) {
+			clear = c->covered[j] != gen;
+		}
+		if (clear) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Records that pattern pat's first slot matches token i; false when the
+ * cap on starts is reached. */
+static bool
+add_start(ctx *c, size_t i, uint32_t pat)
+{
+	if (c->stamp[pat] == (uint32_t)i + 1) {
+		return true;
+	}
+	c->stamp[pat] = (uint32_t)i + 1;
+	if (c->nstarts == c->starts_cap) {
+		return false;
+	}
+	c->starts[c->nstarts].tok = (uint32_t)i;
+	c->starts[c->nstarts].pat = pat;
+	c->nstarts++;
+	return true;
+}
+
+/* Walks one owner chain found for token i; false when starts are full. */
+static bool
+visit(ctx *c, size_t i, uint32_t head, unsigned kind)
+{
+	const triage_rules *r = c->r;
+	bool cap = (c->t.tok[i].flags & TT_F_CAP) != 0, ok = true;
+
+	for (uint32_t e = head; e != 0; e = r->owners[e - 1].next) {
+		const struct owner *o = &r->owners[e - 1];
+
+		switch (o->type) {
+		case O_PAT:
+			if (!o->cap || cap) {
+				ok = ok && add_start(c, i, o->id);
+			}
+			break;
+		case O_LEX:
+			c->lex_hit[i] |= (uint64_t)1 << o->id;
+			break;
+		case O_LANG:
+			if (kind == A_SUFFIX) {
+				c->lang_end[i] |= (uint16_t)(1u << o->id);
+			} else {
+				c->lang_word[i] |= (uint16_t)(1u << o->id);
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	return ok;
+}
+
+static bool
+has_len(const uint64_t *lens, size_t n)
+{
+	return (lens[n / 64] >> (n % 64)) & 1u;
+}
+
+/* Fills the per-token index results for token i; false when starts are
+ * full (the caller then takes the slow path). */
+static bool
+scan_token(ctx *c, size_t i)
+{
+	const triage_rules *r = c->r;
+	const tt_token *k = &c->t.tok[i];
+	const char *s = tt_text(&c->t, k);
+	const struct ikey *key;
+	bool ok = true, cap = (k->flags & TT_F_CAP) != 0;
+	uint32_t h;
+
+	c->lex_hit[i] = 0;
+	c->lang_word[i] = 0;
+	c->lang_end[i] = 0;
+	c->covered[i] = 0;
+	key = key_find(r, A_EXACT, key_hash(A_EXACT, s, k->len), s, k->len);
+	if (key != NULL) {
+		ok = visit(c, i, key->head, A_EXACT) && ok;
+	}
+	h = hash_seed(A_PREFIX);
+	for (size_t n = 1; n <= k->len && n < 256; n++) {
+		h = hash_step(h, (uint8_t)s[n - 1]);
+		if (has_len(r->prefix_lens, n) &&
+		    (key = key_find(r, A_PREFIX, h, s, n)) != NULL) {
+			ok = visit(c, i, key->head, A_PREFIX) && ok;
+		}
+	}
+	h = hash_seed(A_SUFFIX);
+	for (size_t n = 1; n <= k->len && n < 256; n++) {
+		h = hash_step(h, (uint8_t)s[k->len - n]);
+		if (has_len(r->suffix_lens, n) &&
+		    (key = key_find(r, A_SUFFIX, h, s + k->len - n, n)) !=
+			NULL) {
+			ok = visit(c, i, key->head, A_SUFFIX) && ok;
+		}
+	}
+	for (size_t li = 0; li < r->nlex; li++) {
+		if ((c->lex_hit[i] >> li) & 1u) {
+			for (uint32_t e = r->lex_first[li]; e != 0;
+			     e = r->owners[e - 1].next) {
+				const struct owner *o = &r->owners[e - 1];
+
+				if (!o->cap || cap) {
+					ok = ok && add_start(c, i, o->id);
+				}
+			}
+		}
+	}
+	for (unsigned cl = 0; cl < CL_COUNT; cl++) {
+		if (r->class_first[cl] != 0 && class_match(cl, k)) {
+			for (uint32_t e = r->class_first[cl]; e != 0;
+			     e = r->owners[e - 1].next) {
+				const struct owner *o = &r->owners[e - 1];
+
+				if (!o->cap || cap) {
+					ok = ok && add_start(c, i, o->id);
+				}
+			}
+		}
+	}
+	return ok;
+}
+
+/* Sets c->fired for every signal. */
+static itk_err
+fire_signals(ctx *c)
+{
+	const triage_rules *r = c->r;
+	size_t first[SIGNALS_MAX + 1] = {0};
+	struct start *sorted = NULL;
+	bool ok = true;
+	itk_err rc = ITK_E_NOMEM;
+
+	for (size_t i = 0; i < c->t.n; i++) {
+		ok = scan_token(c, i) && ok;
+	}
+	if (!ok) {
+		for (size_t si = 0; si < r->nsig; si++) {
+			c->fired[si] = signal_fires_all(c, si);
+		}
+		rc = ITK_OK;
+		goto out;
+	}
+	/* Group the starts by signal (counting sort). */
+	sorted = malloc((c->nstarts + 1) * sizeof(*sorted));
+	if (sorted == NULL) {
+		goto out;
+	}
+	for (size_t x = 0; x < c->nstarts; x++) {
+		first[r->pat_sig[c->starts[x].pat] + 1]++;
+	}
+	for (size_t si = 0; si < r->nsig; si++) {
+		first[si + 1] += first[si];
+	}
+	for (size_t x = 0; x < c->nstarts; x++) {
+		sorted[first[r->pat_sig[c->starts[x].pat]]++] = c->starts[x];
+	}
+	/* first[si] is now the end of si's run; si's run starts at
+	 * first[si - 1]. */
+	for (size_t si = 0; si < r->nsig; si++) {
+		size_t b = si == 0 ? 0 : first[si - 1];
+
+		c->fired[si] =
+		    signal_fires_at(c, si, sorted + b, first[si] - b);
+	}
+	rc = ITK_OK;
+out:
+	free(sorted);
+	return rc;
 }
 
 static bool
@@ -1258,21 +1672,6 @@ letters_langs(const ctx *c, const tt_token *k)
 	return mask;
 }
 
-/* True when a word of lg's list matches k (endings only, or no endings). */
-static bool
-lang_has(const ctx *c, const struct language *lg, const tt_token *k,
-	 bool endings)
-{
-	for (uint32_t j = 0; lg->defined && j < lg->natoms; j++) {
-		const struct atom *a = &c->r->atoms[lg->atom0 + j];
-
-		if ((a->kind == A_SUFFIX) == endings && text_match(c, a, k)) {
-			return true;
-		}
-	}
-	return false;
-}
-
 static itk_lang
 language(const ctx *c)
 {
@@ -1313,8 +1712,11 @@ language(const ctx *c)
 		 * no list knows the word: they are weaker evidence.
 		 */
 		for (int weak = 0; weak < 2 && hits == 0 && lang < 0; weak++) {
+			unsigned m =
+			    weak != 0 ? c->lang_end[i] : c->lang_word[i];
+
 			for (unsigned l = 0; l < ITK_LANG_COUNT; l++) {
-				if (lang_has(c, &r->lang[l], k, weak != 0)) {
+				if ((m >> l) & 1u) {
 					hits++;
 					lang = (int)l;
 				}
@@ -1432,22 +1834,36 @@ classify(const triage_rules *r, const char *text, size_t len,
 		goto out;
 	}
 	c->r = r;
-	/* A token takes at least one byte and a separator. */
+	/* A token takes at least one byte and a separator.  Not zeroed: the
+	 * tokenizer writes every token it counts. */
 	c->t.cap = len / 2 + 1;
 	c->t.arena_cap = 2 * len + 64;
-	c->t.tok = calloc(c->t.cap, sizeof(*c->t.tok));
+	c->t.tok = malloc(c->t.cap * sizeof(*c->t.tok));
 	c->t.arena = malloc(c->t.arena_cap);
-	c->covered = malloc(c->t.cap);
-	c->lex_tried = calloc(c->t.cap, sizeof(*c->lex_tried));
-	c->lex_hit = calloc(c->t.cap, sizeof(*c->lex_hit));
-	if (c->t.tok == NULL || c->t.arena == NULL || c->covered == NULL ||
-	    c->lex_tried == NULL || c->lex_hit == NULL) {
+	if (c->t.tok == NULL || c->t.arena == NULL) {
 		rc = ITK_E_NOMEM;
 		goto out;
 	}
 	tt_tokenize(text == NULL ? "" : text, len, &c->t);
+	/* Per-token arrays sized by the tokens found, set by scan_token. */
+	c->covered = malloc((c->t.n + 1) * sizeof(*c->covered));
+	c->lex_hit = malloc((c->t.n + 1) * sizeof(*c->lex_hit));
+	c->lang_word = malloc((c->t.n + 1) * sizeof(*c->lang_word));
+	c->lang_end = malloc((c->t.n + 1) * sizeof(*c->lang_end));
+	c->stamp = calloc(r->npats + 1, sizeof(*c->stamp));
+	/* Beyond this many starts the slow path is cheaper in memory. */
+	c->starts_cap = 64 * c->t.n + 4096;
+	c->starts = malloc(c->starts_cap * sizeof(*c->starts));
+	if (c->covered == NULL || c->lex_hit == NULL || c->lang_word == NULL ||
+	    c->lang_end == NULL || c->stamp == NULL || c->starts == NULL) {
+		rc = ITK_E_NOMEM;
+		goto out;
+	}
+	rc = fire_signals(c);
+	if (rc != ITK_OK) {
+		goto out;
+	}
 	for (size_t i = 0; i < r->nsig; i++) {
-		c->fired[i] = signal_fires(c, &r->sig[i]);
 		if (c->fired[i] && why != NULL && whylen > 0) {
 			size_t used = strlen(why);
 
@@ -1476,8 +1892,11 @@ out:
 		free(c->t.tok);
 		free(c->t.arena);
 		free(c->covered);
-		free(c->lex_tried);
 		free(c->lex_hit);
+		free(c->lang_word);
+		free(c->lang_end);
+		free(c->stamp);
+		free(c->starts);
 		free(c);
 	}
 	return rc;
