@@ -25,6 +25,7 @@
 #include "opd.h"
 #include "relay.h"
 #include "triage.h"
+#include "tier.h"
 #include "vault.h"
 #include "wire.h"
 
@@ -158,25 +159,6 @@ load_config(const char *path, struct opd_cfg *w, itk_config **cfgp)
 }
 
 static itk_err
-open_vault(const struct opd_cfg *w, const char *pass, vault **v)
-{
-	itk_secret_key *vk = NULL;
-	vault_options vo = {.dir = w->vault_dir, .map_size = w->map_size};
-	itk_err r;
-
-	if ((r = itk_key_load(w->vault_key, pass, &vk)) != ITK_OK) {
-		return r;
-	}
-	if (itk_key_kind_of(vk) != ITK_KEY_VAULT) {
-		itk_key_free(vk);
-		return ITK_E_CONFIG;
-	}
-	r = vault_open(&vo, itk_key_secret(vk), v);
-	itk_key_free(vk);
-	return r;
-}
-
-static itk_err
 listen_on(nng_socket s, const struct opd_cfg *w)
 {
 	nng_listener l;
@@ -304,10 +286,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if ((w.keys_passphrase_file != NULL ||
-	     getenv(ITK_ASKPASS_ENV) != NULL) &&
-	    (r = itk_askpass(w.keys_passphrase_file, NULL, false, &pass)) !=
-		ITK_OK) {
+	if ((r = wk_daemon_passphrase(w.keys_passphrase_file, &pass)) !=
+	    ITK_OK) {
 		itk_log_error("start.failed", "what=passphrase err=%s",
 			      itk_errname(r));
 		goto out;
@@ -325,7 +305,8 @@ main(int argc, char **argv)
 			      itk_errname(r));
 		goto out;
 	}
-	if ((r = open_vault(&w, pass, &v)) != ITK_OK) {
+	if ((r = wk_vault_open_keyed(w.vault_dir, w.map_size, w.vault_key,
+				     pass, &v)) != ITK_OK) {
 		itk_log_error("start.failed", "what=vault err=%s",
 			      itk_errname(r));
 		goto out;

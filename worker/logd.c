@@ -30,6 +30,7 @@
 #include "link.h"
 #include "log.h"
 #include "logpub.h"
+#include "tier.h"
 #include "vault.h"
 
 struct logd_cfg {
@@ -165,25 +166,6 @@ load_config(const char *path, struct logd_cfg *w, itk_config **cfgp)
 	return ITK_OK;
 }
 
-static itk_err
-open_vault(const struct logd_cfg *w, const char *pass, vault **v)
-{
-	itk_secret_key *vk = NULL;
-	vault_options vo = {.dir = w->vault_dir, .map_size = w->map_size};
-	itk_err r;
-
-	if ((r = itk_key_load(w->vault_key, pass, &vk)) != ITK_OK) {
-		return r;
-	}
-	if (itk_key_kind_of(vk) != ITK_KEY_VAULT) {
-		itk_key_free(vk);
-		return ITK_E_CONFIG;
-	}
-	r = vault_open(&vo, itk_key_secret(vk), v);
-	itk_key_free(vk);
-	return r;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -223,16 +205,14 @@ main(int argc, char **argv)
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	/* No passphrase source: a development (unencrypted) store. */
-	if ((w.keys_passphrase_file != NULL ||
-	     getenv(ITK_ASKPASS_ENV) != NULL) &&
-	    (r = itk_askpass(w.keys_passphrase_file, NULL, false, &pass)) !=
-		ITK_OK) {
+	if ((r = wk_daemon_passphrase(w.keys_passphrase_file, &pass)) !=
+	    ITK_OK) {
 		itk_log_error("start.failed", "what=passphrase err=%s",
 			      itk_errname(r));
 		goto out;
 	}
-	if ((r = open_vault(&w, pass, &v)) != ITK_OK) {
+	if ((r = wk_vault_open_keyed(w.vault_dir, w.map_size, w.vault_key,
+				     pass, &v)) != ITK_OK) {
 		itk_log_error("start.failed", "what=vault err=%s",
 			      itk_errname(r));
 		goto out;

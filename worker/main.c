@@ -40,6 +40,7 @@
 #include "process.h"
 #include "sandbox.h"
 #include "triage.h"
+#include "tier.h"
 #include "vault.h"
 
 #define ACKS_MAX 4096u
@@ -204,40 +205,6 @@ load_config(const char *path, struct worker_cfg *w, itk_config **cfgp)
 	}
 	*cfgp = c;
 	return ITK_OK;
-}
-
-/*
- * The key files' passphrase: from keys_passphrase_file or the
- * INTAKE_KEYS_PASSPHRASE variable; none (NULL) for a development store.
- * A daemon never prompts.
- */
-static itk_err
-read_passphrase(const char *path, char **out)
-{
-	*out = NULL;
-	if (path == NULL && getenv(ITK_ASKPASS_ENV) == NULL) {
-		return ITK_OK;
-	}
-	return itk_askpass(path, NULL, false, out);
-}
-
-static itk_err
-open_vault(const struct worker_cfg *w, const char *pass, vault **v)
-{
-	itk_secret_key *vk = NULL;
-	vault_options vo = {.dir = w->vault_dir, .map_size = w->map_size};
-	itk_err r;
-
-	if ((r = itk_key_load(w->vault_key, pass, &vk)) != ITK_OK) {
-		return r;
-	}
-	if (itk_key_kind_of(vk) != ITK_KEY_VAULT) {
-		itk_key_free(vk);
-		return ITK_E_CONFIG;
-	}
-	r = vault_open(&vo, itk_key_secret(vk), v);
-	itk_key_free(vk);
-	return r;
 }
 
 /* The child's request/commit loop.  acks carries what is committed but
@@ -473,7 +440,8 @@ monitor_main(const struct worker_cfg *w, const char *wid, int mon,
 	itk_err r;
 
 	(void)prctl(PR_SET_NAME, "intake-wk-mon", 0, 0, 0);
-	if ((r = read_passphrase(w->keys_passphrase_file, &pass)) != ITK_OK) {
+	if ((r = wk_daemon_passphrase(w->keys_passphrase_file, &pass)) !=
+	    ITK_OK) {
 		itk_log_error("start.failed", "what=passphrase err=%s",
 			      itk_errname(r));
 		goto out;
@@ -494,7 +462,8 @@ monitor_main(const struct worker_cfg *w, const char *wid, int mon,
 		fprintf(stderr, "intake-worker: %s\n", err);
 		goto out;
 	}
-	if ((r = open_vault(w, pass, &v)) != ITK_OK) {
+	if ((r = wk_vault_open_keyed(w->vault_dir, w->map_size, w->vault_key,
+				     pass, &v)) != ITK_OK) {
 		itk_log_error("start.failed", "what=vault err=%s",
 			      itk_errname(r));
 		goto out;
