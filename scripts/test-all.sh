@@ -7,10 +7,12 @@
 # summary, and exits non-zero if anything failed.  .ci/run runs exactly this.
 #
 # Steps:
-#   1. gcc build, `meson test` (every suite but style)
-#   2. clang ASan+UBSan build with -Dfuzz=enabled, `meson test` (every suite
-#      but fuzz and style), then suite fuzz: each libFuzzer target for
-#      FUZZ_SECONDS from its committed corpus
+#   1. gcc build, `meson test` (every suite but fuzz, style and flood: the
+#      long flood is `meson test -C build --suite flood`; its 20 s form,
+#      stack_flood_short, is in suite integration and runs here)
+#   2. clang ASan+UBSan build with -Dfuzz=enabled, `meson test` (the same
+#      suites), then suite fuzz: each libFuzzer target for FUZZ_SECONDS
+#      from its committed corpus
 #   3. scripts/check-style.sh (clang-format, banned calls)
 #
 # Environment (all optional):
@@ -130,7 +132,8 @@ build() {
 
 # 1. gcc
 if build "build (gcc)" gcc "$prefix"; then
-	run_tests "tests (gcc)" "$prefix" --no-suite fuzz --no-suite style
+	run_tests "tests (gcc)" "$prefix" \
+		--no-suite fuzz --no-suite style --no-suite flood
 fi
 
 # 2. clang + ASan + UBSan + libFuzzer
@@ -138,7 +141,7 @@ if build "build (clang ASan+UBSan+fuzz)" clang "$prefix-asan" \
 	-Db_sanitize=address,undefined -Db_lundef=false \
 	-Dfuzz=enabled -Dfuzz_seconds="$fuzz_seconds"; then
 	run_tests "tests (clang ASan+UBSan)" "$prefix-asan" \
-		--no-suite fuzz --no-suite style
+		--no-suite fuzz --no-suite style --no-suite flood
 	# Share the budget: more targets, fewer seconds each.
 	if [ -z "${FUZZ_SECONDS:-}" ]; then
 		n=$(meson test -C "$prefix-asan" --list --suite fuzz 2>/dev/null |
