@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -147,16 +149,111 @@ out:
 	return r;
 }
 
+/*
+ * The whole web root is read into memory when the server is set up, before
+ * the gateway drops its privileges: the unprivileged gateway then needs no
+ * filesystem access for the page (its files may live where the daemon's
+ * user cannot read, e.g. under /root), and a file changed on disk later is
+ * not served until a restart.  Caps: STATIC_FILES_MAX files, STATIC_TOTAL_MAX
+ * bytes, STATIC_DEPTH_MAX directory levels; hidden names are skipped.
+ */
+#define STATIC_FILES_MAX 1024u
+#define STATIC_TOTAL_MAX (64u * 1024u * 1024u)
+#define STATIC_DEPTH_MAX 8
+
+struct static_file {
+	char
+	    *path; /* root + "/" + relative path, as gw_static_path forms it */
+	uint8_t *body;
+	size_t len;
+};
+
+struct static_tree {
+	char *root;
+	struct static_file f[STATIC_FILES_MAX];
+	size_t n;
+	size_t total;
+};
+
+static itk_err
+load_dir(struct static_tree *t, const char *dir, int depth)
+{
+	DIR *d;
+	struct dirent *e;
+	itk_err r = ITK_OK;
+
+	if (depth > STATIC_DEPTH_MAX) {
+		return ITK_E_TOO_BIG;
+	}
+	if ((d = opendir(dir)) == NULL) {
+		return ITK_E_IO;
+	}
+	while (r == ITK_OK && (e = readdir(d)) != NULL) {
+		char path[PATH_CAP];
+		struct stat st;
+		int n;
+
+		if (e->d_name[0] == '.') {
+			continue;
+		}
+		n = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (n < 0 || (size_t)n >= sizeof(path)) {
+			r = ITK_E_TOO_BIG;
+			break;
+		}
+		if (stat(path, &st) != 0) {
+			continue; /* a dangling link names nothing */
+		}
+		if (S_ISDIR(st.st_mode)) {
+			r = load_dir(t, path, depth + 1);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			continue;
+		}
+		if (t->n == STATIC_FILES_MAX) {
+			r = ITK_E_TOO_BIG;
+			break;
+		}
+		if ((r = read_regular(path, &t->f[t->n].body,
+				      &t->f[t->n].len)) != ITK_OK) {
+			break;
+		}
+		t->total += t->f[t->n].len;
+		if ((t->f[t->n].path = strdup(path)) == NULL) {
+			free(t->f[t->n].body);
+			r = ITK_E_NOMEM;
+			break;
+		}
+		t->n++;
+		if (t->total > STATIC_TOTAL_MAX) {
+			r = ITK_E_TOO_BIG;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static const struct static_file *
+find_file(const struct static_tree *t, const char *path)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (strcmp(t->f[i].path, path) == 0) {
+			return &t->f[i];
+		}
+	}
+	return NULL;
+}
+
 static void
 static_cb(nng_aio *aio)
 {
 	nng_http_handler *hd = nng_aio_get_input(aio, 1);
 	nng_http_req *req = nng_aio_get_input(aio, 0);
-	const char *root = nng_http_handler_get_data(hd);
+	const struct static_tree *tree = nng_http_handler_get_data(hd);
+	const struct static_file *file = NULL;
 	const char *uri = nng_http_req_get_uri(req), *ctype = NULL;
 	char path[PATH_CAP];
-	uint8_t *body = NULL;
-	size_t len = 0;
 	nng_http_res *res = NULL;
 	uint16_t status = 200;
 	int rv;
@@ -164,11 +261,11 @@ static_cb(nng_aio *aio)
 
 	r = uri == NULL
 		? ITK_E_FORMAT
-		: gw_static_path(root, uri, path, sizeof(path), &ctype);
+		: gw_static_path(tree->root, uri, path, sizeof(path), &ctype);
 	if (r != ITK_OK) {
 		status = r == ITK_E_TOO_BIG ? 414 : 400;
-	} else if ((r = read_regular(path, &body, &len)) != ITK_OK) {
-		status = r == ITK_E_NOT_FOUND ? 404 : 500;
+	} else if ((file = find_file(tree, path)) == NULL) {
+		status = 404;
 	}
 	if ((rv = nng_http_res_alloc(&res)) != 0 ||
 	    (rv = nng_http_res_set_status(res, status)) != 0) {
@@ -183,7 +280,8 @@ static_cb(nng_aio *aio)
 	if (status == 200) {
 		if ((rv = nng_http_res_set_header(res, "Content-Type",
 						  ctype)) != 0 ||
-		    (rv = nng_http_res_copy_data(res, body, len)) != 0) {
+		    (rv = nng_http_res_copy_data(res, file->body,
+						 file->len)) != 0) {
 			goto fail;
 		}
 	} else if ((rv = nng_http_res_set_header(res, "Content-Type",
@@ -192,13 +290,11 @@ static_cb(nng_aio *aio)
 		       0) {
 		goto fail;
 	}
-	free(body);
 	gw_metrics_request(GW_EP_WEB, status);
 	nng_aio_set_output(aio, 0, res);
 	nng_aio_finish(aio, 0);
 	return;
 fail:
-	free(body);
 	if (res != NULL) {
 		nng_http_res_free(res);
 	}
@@ -206,22 +302,57 @@ fail:
 	nng_aio_finish(aio, rv);
 }
 
+static void
+tree_free(void *arg)
+{
+	struct static_tree *t = arg;
+
+	if (t == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->f[i].path);
+		free(t->f[i].body);
+	}
+	free(t->root);
+	free(t);
+}
+
 itk_err
 gw_static_add(nng_http_server *srv, const char *root)
 {
 	nng_http_handler *hd = NULL;
+	struct static_tree *t = NULL;
 	int rv;
+	itk_err r;
 
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->root = strdup(root)) == NULL) {
+		tree_free(t);
+		return ITK_E_NOMEM;
+	}
+	if ((r = load_dir(t, root, 0)) != ITK_OK) {
+		itk_log_error("http.web_root", "err=%s files=%zu",
+			      itk_errname(r), t->n);
+		tree_free(t);
+		return ITK_E_CONFIG;
+	}
 	/* A plain tree: the API's more specific paths win. */
 	if ((rv = nng_http_handler_alloc(&hd, "/", static_cb)) != 0 ||
 	    (rv = nng_http_handler_set_method(hd, "GET")) != 0 ||
 	    (rv = nng_http_handler_set_tree(hd)) != 0 ||
-	    (rv = nng_http_handler_set_data(hd, (void *)root, NULL)) != 0 ||
-	    (rv = nng_http_server_add_handler(srv, hd)) != 0) {
+	    (rv = nng_http_handler_set_data(hd, t, tree_free)) != 0) {
 		itk_log_error("http.web_root", "err=\"%s\"", nng_strerror(rv));
 		if (hd != NULL) {
 			nng_http_handler_free(hd);
 		}
+		tree_free(t);
+		return ITK_E_CONFIG;
+	}
+	t = NULL; /* transferred to the handler */
+	if ((rv = nng_http_server_add_handler(srv, hd)) != 0) {
+		itk_log_error("http.web_root", "err=\"%s\"", nng_strerror(rv));
+		nng_http_handler_free(hd); /* frees the tree too */
 		return ITK_E_CONFIG;
 	}
 	return ITK_OK;
