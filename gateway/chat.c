@@ -920,31 +920,6 @@ sweeper(void *arg)
 /* ------------------------------------------------------------- setup */
 
 static itk_err
-read_pem(const char *path, bool secret, char **out)
-{
-	itk_buf *b = NULL;
-	char *s = NULL;
-	itk_err r;
-
-	r = secret ? itk_file_read_secret(path, 1024u * 1024u, &b)
-		   : itk_file_read(path, 1024u * 1024u, &b);
-	if (r != ITK_OK) {
-		goto out;
-	}
-	if ((s = malloc(itk_buf_len(b) + 1)) == NULL) {
-		r = ITK_E_NOMEM;
-		goto out;
-	}
-	memcpy(s, itk_buf_ptr(b), itk_buf_len(b));
-	s[itk_buf_len(b)] = '\0';
-	*out = s;
-	r = ITK_OK;
-out:
-	itk_buf_free(b);
-	return r;
-}
-
-static itk_err
 set_tls(gw_chat *c)
 {
 	nng_tls_config *tls = NULL;
@@ -957,8 +932,8 @@ set_tls(gw_chat *c)
 					  "tls_key\"");
 		return ITK_E_CONFIG;
 	}
-	if ((r = read_pem(c->o.tls_cert, false, &cert)) != ITK_OK ||
-	    (r = read_pem(c->o.tls_key, true, &key)) != ITK_OK) {
+	if ((r = gw_pem_read(c->o.tls_cert, false, &cert)) != ITK_OK ||
+	    (r = gw_pem_read(c->o.tls_key, true, &key)) != ITK_OK) {
 		itk_log_error("chat.tls", "err=\"%s\"", itk_strerror(r));
 		goto out;
 	}

@@ -192,6 +192,15 @@ itk_err gw_http_start(const gw_http_opts *o, gw_http **out) ITK_WUR;
 void gw_http_stop(gw_http *h);
 void gw_http_free(gw_http *h);
 
+/*
+ * Reads a PEM file (at most 1 MiB; secret: itk_file_read_secret, which
+ * refuses a group- or world-readable file) into a NUL-terminated string
+ * for nng's TLS configuration.  The caller frees *out (and wipes it first
+ * when secret).  Errors as itk_file_read, or ITK_E_NOMEM.  The HTTPS
+ * listener and the chat's wss:// listener both use it.
+ */
+itk_err gw_pem_read(const char *path, bool secret, char **out) ITK_WUR;
+
 /* Packs Error{code, name, message, retry_after} into out. */
 itk_err gw_error_pack(itk_err code, const char *message, uint32_t retry_after,
 		      itk_buf *out) ITK_WUR;

@@ -605,9 +605,8 @@ add(nng_http_server *srv, gw_http *h, const char *path, const char *method,
 	return ITK_OK;
 }
 
-/* Reads a PEM file into a NUL-terminated string (freed by caller). */
-static itk_err
-read_pem(const char *path, bool secret, char **out)
+itk_err
+gw_pem_read(const char *path, bool secret, char **out)
 {
 	itk_buf *b = NULL;
 	char *s = NULL;
@@ -639,8 +638,8 @@ set_tls(nng_http_server *srv, const char *cert, const char *key)
 	int rv;
 	itk_err r;
 
-	if ((r = read_pem(cert, false, &c)) != ITK_OK ||
-	    (r = read_pem(key, true, &k)) != ITK_OK) {
+	if ((r = gw_pem_read(cert, false, &c)) != ITK_OK ||
+	    (r = gw_pem_read(key, true, &k)) != ITK_OK) {
 		itk_log_error("http.tls", "err=\"cannot read %s: %s\"",
 			      c == NULL ? "tls_cert" : "tls_key",
 			      itk_strerror(r));
