@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include <lmdb.h>
@@ -20,11 +21,21 @@
 #include "checkpoint.h"
 #include "crypto.h"
 #include "leaf.h"
+#include "sha256.h"
 
 #define MAXDBS     64u
 #define NAMES_MAX  32u
 #define PROGRESS_N 65536u
 #define MSG_MAX    512u
+/* Leaves or records handled per step: their map slots are prefetched
+ * while the next ones are hashed, so that the walk does not wait for
+ * memory once per key. */
+#define STEP 32u
+/* The map is sized for this many keys before the walk (no rehash up to
+ * it); past it, it doubles as it fills. */
+#define PRESIZE_KEYS (UINT64_C(1) << 20)
+/* Largest fingerprint input: db name, 0x00, key. */
+#define FP_IN_MAX (VAULT_LEAF_DB_MAX + 1u + VAULT_LEAF_KEY_MAX)
 
 /* The databases whose records are leaves even if no leaf names them. */
 static const char *const always_logged[] = {"messages", "cases", "quarantine"};
@@ -114,25 +125,45 @@ name_of(char *out, size_t cap, const char *db, size_t dblen,
 		       klen > 32 ? "..." : "");
 }
 
-static void
+/* SHA-256(db || 0x00 || key): a collision-resistant name for the pair,
+ * so that the map compares 32 bytes instead of following pointers.  False
+ * if the pair is longer than any leaf can name. */
+static bool
 fingerprint(uint8_t fp[32], const char *db, size_t dblen, const uint8_t *key,
 	    size_t klen)
 {
-	crypto_hash_sha256_state st;
-	static const uint8_t zero = 0;
+	uint8_t in[FP_IN_MAX];
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const uint8_t *)db, dblen);
-	crypto_hash_sha256_update(&st, &zero, 1);
-	crypto_hash_sha256_update(&st, key, klen);
-	crypto_hash_sha256_final(&st, fp);
+	if (dblen > VAULT_LEAF_DB_MAX || klen > VAULT_LEAF_KEY_MAX) {
+		return false;
+	}
+	memcpy(in, db, dblen);
+	in[dblen] = 0x00;
+	memcpy(in + dblen + 1, key, klen);
+	itk_sha256(fp, in, dblen + 1 + klen);
+	return true;
+}
+
+static size_t
+slot_home(const ctx *c, const uint8_t fp[32])
+{
+	return (size_t)(itk_load_u64(fp) & (c->cap - 1));
+}
+
+/* Asks for the cache lines of fp's home slot, ahead of slot_of. */
+static void
+slot_prefetch(const ctx *c, const uint8_t fp[32])
+{
+	const slot *s = &c->map[slot_home(c, fp)];
+
+	__builtin_prefetch(s, 1);
+	__builtin_prefetch((const uint8_t *)(s + 1) - 1, 1);
 }
 
 static size_t
 slot_of(const ctx *c, const uint8_t fp[32])
 {
-	uint64_t h = itk_load_u64(fp);
-	size_t i = (size_t)(h & (c->cap - 1));
+	size_t i = slot_home(c, fp);
 
 	while (c->map[i].used && memcmp(c->map[i].fp, fp, 32) != 0) {
 		i = (i + 1) & (c->cap - 1);
@@ -140,14 +171,45 @@ slot_of(const ctx *c, const uint8_t fp[32])
 	return i;
 }
 
-static itk_err
-map_grow(ctx *c)
+/* A zeroed table of cap slots.  Anonymous memory asked for in huge pages:
+ * every lookup lands on a random page, and with 4 KiB pages most of them
+ * would also miss the TLB. */
+static slot *
+map_alloc(size_t cap)
 {
-	size_t ncap = c->cap == 0 ? 4096 : c->cap * 2;
+	size_t bytes = cap * sizeof(slot);
+	void *p;
+
+	if (cap > SIZE_MAX / sizeof(slot)) {
+		return NULL;
+	}
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		return NULL;
+	}
+#ifdef MADV_HUGEPAGE
+	(void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: may be refused */
+#endif
+	return p;
+}
+
+static void
+map_release(slot *m, size_t cap)
+{
+	if (m != NULL) {
+		(void)munmap(m, cap * sizeof(slot));
+	}
+}
+
+/* Makes room for ncap slots (a power of two), rehashing what is there. */
+static itk_err
+map_resize(ctx *c, size_t ncap)
+{
 	slot *old = c->map;
 	size_t ocap = c->cap;
 
-	if ((c->map = calloc(ncap, sizeof(*c->map))) == NULL) {
+	if ((c->map = map_alloc(ncap)) == NULL) {
 		c->map = old;
 		return ITK_E_NOMEM;
 	}
@@ -157,7 +219,7 @@ map_grow(ctx *c)
 			c->map[slot_of(c, old[i].fp)] = old[i];
 		}
 	}
-	free(old);
+	map_release(old, ocap);
 	return ITK_OK;
 }
 
@@ -178,28 +240,35 @@ note_name(ctx *c, const char *db, size_t len)
 	}
 }
 
-/* Records leaf index: the latest leaf of its (db, key) wins. */
-static itk_err
-map_leaf(ctx *c, uint64_t index, const vault_leaf *l)
-{
+/* A decoded leaf waiting for its map slot (walk_leaves). */
+typedef struct {
 	uint8_t fp[32];
+	uint8_t hash[32];
+	uint64_t index;
+	uint8_t flags;
+} pending_leaf;
+
+/* Records a leaf: the latest leaf of its (db, key) wins.  At most half
+ * the slots are used (short probe runs). */
+static itk_err
+map_leaf(ctx *c, const pending_leaf *l)
+{
 	size_t i;
 	itk_err r;
 
-	if ((c->n + 1) * 2 > c->cap && (r = map_grow(c)) != ITK_OK) {
+	if ((c->n + 1) * 2 > c->cap &&
+	    (r = map_resize(c, c->cap == 0 ? 4096 : c->cap * 2)) != ITK_OK) {
 		return r;
 	}
-	fingerprint(fp, l->db, l->db_len, l->key, l->key_len);
-	i = slot_of(c, fp);
+	i = slot_of(c, l->fp);
 	if (!c->map[i].used) {
-		memcpy(c->map[i].fp, fp, 32);
+		memcpy(c->map[i].fp, l->fp, 32);
 		c->map[i].used = 1;
 		c->n++;
 	}
-	memcpy(c->map[i].hash, l->value_hash, 32);
-	c->map[i].index = index;
+	memcpy(c->map[i].hash, l->hash, 32);
+	c->map[i].index = l->index;
 	c->map[i].flags = l->flags;
-	note_name(c, l->db, l->db_len);
 	return ITK_OK;
 }
 
@@ -251,16 +320,55 @@ open_env(ctx *c, const char *dir)
 	return rc == 0 ? ITK_OK : ITK_E_DB;
 }
 
-/* Walks the leaves: rebuilds the roots and maps the latest leaves. */
+/*
+ * One leaf: its hash into the tree, and (if it parses) its fingerprint
+ * into *pl with the map slot prefetched (*mapped).  A leaf that does not
+ * parse is reported here and not mapped.
+ */
+static itk_err
+take_leaf(ctx *c, tlog_hasher *h, uint64_t i, const uint8_t *e, size_t len,
+	  pending_leaf *pl, bool *mapped)
+{
+	uint8_t lh[TLOG_HASH_LEN];
+	vault_leaf l;
+	itk_err r;
+
+	*mapped = false;
+	tlog_leaf_hash(lh, e, len);
+	if ((r = tlog_hasher_push(h, lh)) != ITK_OK) {
+		return r;
+	}
+	if ((r = vault_leaf_decode(e, len, &l)) != ITK_OK) {
+		find(c, AUDIT_BAD_LEAF, "leaf #%llu does not parse: %s",
+		     (unsigned long long)i, itk_strerror(r));
+		return ITK_OK;
+	}
+	if (!fingerprint(pl->fp, l.db, l.db_len, l.key, l.key_len)) {
+		find(c, AUDIT_BAD_LEAF, "leaf #%llu names too long a key",
+		     (unsigned long long)i);
+		return ITK_OK;
+	}
+	slot_prefetch(c, pl->fp);
+	memcpy(pl->hash, l.value_hash, 32);
+	pl->index = i;
+	pl->flags = l.flags;
+	note_name(c, l.db, l.db_len);
+	*mapped = true;
+	return ITK_OK;
+}
+
+/* Walks the leaves in order through one cursor: rebuilds the roots and
+ * maps the latest leaves. */
 static itk_err
 walk_leaves(ctx *c, uint64_t size, uint64_t want1, uint8_t root1[32],
 	    uint64_t want2, uint8_t root2[32], uint8_t full[32])
 {
+	pending_leaf pend[STEP];
+	tlog_iter *it = NULL;
 	tlog_hasher h;
-	uint8_t lh[TLOG_HASH_LEN];
 	const uint8_t *e;
-	vault_leaf l;
-	size_t len;
+	size_t len, np;
+	bool mapped;
 	itk_err r;
 
 	tlog_hasher_init(&h);
@@ -270,48 +378,118 @@ walk_leaves(ctx *c, uint64_t size, uint64_t want1, uint8_t root1[32],
 	if (want2 == 0) {
 		tlog_empty_root(root2);
 	}
-	for (uint64_t i = 0; i < size; i++) {
-		if ((r = tlog_entry(c->log, c->txn, i, &e, &len)) != ITK_OK) {
-			find(c, AUDIT_DAMAGED, "leaf #%llu cannot be read: %s",
-			     (unsigned long long)i, itk_strerror(r));
+	if (c->cap == 0) {
+		uint64_t keys = size < PRESIZE_KEYS ? size : PRESIZE_KEYS;
+		size_t cap = 4096;
+		while (cap < 2 * keys) {
+			cap *= 2;
+		}
+		if ((r = map_resize(c, cap)) != ITK_OK) {
 			return r;
 		}
-		tlog_leaf_hash(lh, e, len);
-		if ((r = tlog_hasher_push(&h, lh)) != ITK_OK) {
-			return r;
+	}
+	if ((r = tlog_iter_new(c->log, c->txn, 0, &it)) != ITK_OK) {
+		find(c, AUDIT_DAMAGED, "the leaves cannot be read: %s",
+		     itk_strerror(r));
+		return r;
+	}
+	for (uint64_t i = 0; i < size;) {
+		/* Hash and fingerprint a step of leaves, prefetching their
+		 * slots, then map them in order (the latest leaf wins). */
+		np = 0;
+		for (size_t j = 0; j < STEP && i < size; j++, i++) {
+			if ((r = tlog_iter_next(it, &e, &len)) != ITK_OK) {
+				find(c, AUDIT_DAMAGED,
+				     "leaf #%llu cannot be read: %s",
+				     (unsigned long long)i, itk_strerror(r));
+				goto out;
+			}
+			if ((r = take_leaf(c, &h, i, e, len, &pend[np],
+					   &mapped)) != ITK_OK) {
+				goto out;
+			}
+			np += mapped ? 1 : 0;
+			if (h.size == want1) {
+				tlog_hasher_root(&h, root1);
+			}
+			if (h.size == want2) {
+				tlog_hasher_root(&h, root2);
+			}
 		}
-		if (h.size == want1) {
-			tlog_hasher_root(&h, root1);
-		}
-		if (h.size == want2) {
-			tlog_hasher_root(&h, root2);
-		}
-		if ((r = vault_leaf_decode(e, len, &l)) != ITK_OK) {
-			find(c, AUDIT_BAD_LEAF,
-			     "leaf #%llu does not parse: %s",
-			     (unsigned long long)i, itk_strerror(r));
-		} else if ((r = map_leaf(c, i, &l)) != ITK_OK) {
-			return r;
+		for (size_t j = 0; j < np; j++) {
+			if ((r = map_leaf(c, &pend[j])) != ITK_OK) {
+				goto out;
+			}
 		}
 		if (c->o != NULL && c->o->progress != NULL &&
-		    (i + 1) % PROGRESS_N == 0) {
-			c->o->progress(c->o->arg, i + 1, size);
+		    i % PROGRESS_N < STEP) {
+			c->o->progress(c->o->arg, i, size);
 		}
 	}
 	tlog_hasher_root(&h, full);
 	if (c->o != NULL && c->o->progress != NULL) {
 		c->o->progress(c->o->arg, size, size);
 	}
-	return ITK_OK;
+	r = ITK_OK;
+out:
+	tlog_iter_free(it);
+	return r;
 }
 
-/* Every record of database name against its latest leaf. */
+/* A record waiting for its map slot (check_db).  k points into LMDB's
+ * map, valid for the read transaction. */
+typedef struct {
+	uint8_t fp[32];
+	uint8_t hash[32];
+	MDB_val k;
+	bool named; /* fp computed: the key is short enough for a leaf */
+} pending_rec;
+
+/* One record against its slot's latest leaf. */
+static void
+match_record(ctx *c, const char *name, const pending_rec *pr)
+{
+	char where[128];
+	size_t i;
+
+	c->rep->records++;
+	i = pr->named && c->cap > 0 ? slot_of(c, pr->fp) : 0;
+	if (!pr->named || c->cap == 0 || !c->map[i].used) {
+		name_of(where, sizeof(where), name, strlen(name),
+			pr->k.mv_data, pr->k.mv_size);
+		find(c, AUDIT_RECORD_UNLOGGED,
+		     "record %s has no leaf in the log (written "
+		     "outside the log)",
+		     where);
+		return;
+	}
+	c->map[i].seen = 1;
+	if ((c->map[i].flags & VAULT_LEAF_F_DELETED) != 0) {
+		name_of(where, sizeof(where), name, strlen(name),
+			pr->k.mv_data, pr->k.mv_size);
+		find(c, AUDIT_RECORD_UNDELETED,
+		     "record %s is present but leaf #%llu deleted it", where,
+		     (unsigned long long)c->map[i].index);
+		return;
+	}
+	if (sodium_memcmp(pr->hash, c->map[i].hash, 32) != 0) {
+		name_of(where, sizeof(where), name, strlen(name),
+			pr->k.mv_data, pr->k.mv_size);
+		find(c, AUDIT_RECORD_ALTERED,
+		     "record %s does not match its leaf #%llu "
+		     "(altered or swapped)",
+		     where, (unsigned long long)c->map[i].index);
+	}
+}
+
+/* Every record of database name against its latest leaf, in key order
+ * through one cursor. */
 static itk_err
 check_db(ctx *c, const char *name)
 {
-	uint8_t fp[32], h[32];
-	char where[128];
+	pending_rec pend[STEP];
 	MDB_cursor *cur = NULL;
+	size_t nlen = strlen(name), np;
 	MDB_dbi dbi;
 	MDB_val k, d;
 	int rc;
@@ -325,34 +503,23 @@ check_db(ctx *c, const char *name)
 		     mdb_strerror(rc));
 		return ITK_E_DB;
 	}
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		size_t i;
-		fingerprint(fp, name, strlen(name), k.mv_data, k.mv_size);
-		name_of(where, sizeof(where), name, strlen(name), k.mv_data,
-			k.mv_size);
-		c->rep->records++;
-		i = c->cap > 0 ? slot_of(c, fp) : 0;
-		if (c->cap == 0 || !c->map[i].used) {
-			find(c, AUDIT_RECORD_UNLOGGED,
-			     "record %s has no leaf in the log (written "
-			     "outside the log)",
-			     where);
-			continue;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+	while (rc == 0) {
+		/* Hash a step of records, prefetching their slots, then
+		 * match them. */
+		for (np = 0; np < STEP && rc == 0; np++) {
+			pending_rec *pr = &pend[np];
+			pr->k = k;
+			pr->named = fingerprint(pr->fp, name, nlen, k.mv_data,
+						k.mv_size);
+			if (pr->named && c->cap > 0) {
+				slot_prefetch(c, pr->fp);
+			}
+			itk_sha256(pr->hash, d.mv_data, d.mv_size);
+			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
 		}
-		c->map[i].seen = 1;
-		if ((c->map[i].flags & VAULT_LEAF_F_DELETED) != 0) {
-			find(c, AUDIT_RECORD_UNDELETED,
-			     "record %s is present but leaf #%llu deleted it",
-			     where, (unsigned long long)c->map[i].index);
-			continue;
-		}
-		itk_sha256(h, d.mv_data, d.mv_size);
-		if (sodium_memcmp(h, c->map[i].hash, 32) != 0) {
-			find(c, AUDIT_RECORD_ALTERED,
-			     "record %s does not match its leaf #%llu "
-			     "(altered or swapped)",
-			     where, (unsigned long long)c->map[i].index);
+		for (size_t j = 0; j < np; j++) {
+			match_record(c, name, &pend[j]);
 		}
 	}
 	mdb_cursor_close(cur);
@@ -543,7 +710,7 @@ out:
 	if (c.env != NULL) {
 		mdb_env_close(c.env);
 	}
-	free(c.map);
+	map_release(c.map, c.cap);
 	itk_buf_free(note);
 	return r;
 }

@@ -173,6 +173,23 @@ itk_err tlog_root(tlog *t, MDB_txn *txn, uint64_t size,
 itk_err tlog_entry(tlog *t, MDB_txn *txn, uint64_t index, const uint8_t **p,
 		   size_t *len) ITK_WUR;
 
+/*
+ * Entries in index order through one LMDB cursor, for readers of the whole
+ * log (the auditor, tile export): a cursor step instead of a B-tree
+ * descent per entry.  tlog_iter_new positions before entry first;
+ * tlog_iter_next yields entry first, first + 1, ... (*p as for
+ * tlog_entry).  ITK_E_NOT_FOUND after the last entry; ITK_E_FORMAT if the
+ * next stored key is not the next index (a gap: damage or tampering) or
+ * an entry is too long.  *out is freed with tlog_iter_free, before txn
+ * ends.
+ */
+typedef struct tlog_iter tlog_iter;
+itk_err tlog_iter_new(tlog *t, MDB_txn *txn, uint64_t first,
+		      tlog_iter **out) ITK_WUR;
+itk_err tlog_iter_next(tlog_iter *it, const uint8_t **p, size_t *len) ITK_WUR;
+/* NULL is fine. */
+void tlog_iter_free(tlog_iter *it);
+
 /* The stored hash of a complete subtree (a tlog_hash_fn over the store;
  * see tlog_store_reader). */
 itk_err tlog_stored_hash(tlog *t, MDB_txn *txn, unsigned level, uint64_t index,
