@@ -17,6 +17,7 @@ static const char *const sig_contexts[ITK_SIG_CTX_COUNT] = {
     [ITK_SIG_EXPORT] = "intake-v1 case-export",
 };
 
+    [ITK_SIG_QUEUE_KEYS] = "intake-v1 queue-keys",
 itk_err
 itk_crypto_init(void)
 {
@@ -242,4 +243,46 @@ itk_sign_sk_to_box_sk(const uint8_t ssk[static ITK_SIGN_SK_LEN],
 	return crypto_sign_ed25519_sk_to_curve25519(sk, ssk) == 0
 		   ? ITK_OK
 		   : ITK_E_CRYPTO;
+}
+
+itk_err
+itk_wrap_key(const uint8_t pk[static ITK_PK_LEN],
+	     const uint8_t key[static ITK_WRAP_KEY_LEN],
+	     uint8_t wrapped[static ITK_WRAP_LEN])
+{
+	return crypto_box_seal(wrapped, key, ITK_WRAP_KEY_LEN, pk) == 0
+		   ? ITK_OK
+		   : ITK_E_CRYPTO;
+}
+
+itk_err
+itk_unwrap_key(const uint8_t pk[static ITK_PK_LEN],
+	       const uint8_t sk[static ITK_SK_LEN],
+	       const uint8_t wrapped[static ITK_WRAP_LEN],
+	       uint8_t key[static ITK_WRAP_KEY_LEN])
+{
+	if (crypto_box_seal_open(key, wrapped, ITK_WRAP_LEN, pk, sk) != 0) {
+		sodium_memzero(key, ITK_WRAP_KEY_LEN);
+		return ITK_E_DECRYPT;
+	}
+	return ITK_OK;
+}
+
+itk_err
+itk_box_keypair(uint8_t pk[static ITK_PK_LEN], uint8_t sk[static ITK_SK_LEN])
+{
+	return crypto_box_keypair(pk, sk) == 0 ? ITK_OK : ITK_E_CRYPTO;
+}
+
+bool
+itk_box_pair_ok(const uint8_t pk[static ITK_PK_LEN],
+		const uint8_t sk[static ITK_SK_LEN])
+{
+	uint8_t p[ITK_PK_LEN];
+	bool ok;
+
+	ok = crypto_scalarmult_base(p, sk) == 0 &&
+	     sodium_memcmp(p, pk, ITK_PK_LEN) == 0;
+	sodium_memzero(p, sizeof(p));
+	return ok;
 }

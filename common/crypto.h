@@ -40,6 +40,7 @@ typedef enum {
 	ITK_SIG_RECEIPT,        /* "intake-v1 receipt" */
 	ITK_SIG_OPERATOR,       /* "intake-v1 operator-request" */
 	ITK_SIG_EXPORT,         /* "intake-v1 case-export" */
+	ITK_SIG_QUEUE_KEYS,     /* "intake-v1 queue-keys" */
 	ITK_SIG_CTX_COUNT,
 } itk_sig_ctx;
 
@@ -95,6 +96,29 @@ itk_err itk_sign_pk_to_box_pk(const uint8_t spk[static ITK_SIGN_PK_LEN],
 			      uint8_t pk[static ITK_PK_LEN]) ITK_WUR;
 itk_err itk_sign_sk_to_box_sk(const uint8_t ssk[static ITK_SIGN_SK_LEN],
 			      uint8_t sk[static ITK_SK_LEN]) ITK_WUR;
+
+/*
+ * Key wrapping (queue keys, docs/vault.md): a 32-byte key sealed to an
+ * X25519 public key with crypto_box_seal, without padding (a key has one
+ * size).  wrapped is ITK_WRAP_LEN bytes.  ITK_E_CRYPTO if sealing fails.
+ */
+#define ITK_WRAP_KEY_LEN 32u
+#define ITK_WRAP_LEN     (ITK_WRAP_KEY_LEN + ITK_SEAL_OVERHEAD)
+itk_err itk_wrap_key(const uint8_t pk[static ITK_PK_LEN],
+		     const uint8_t key[static ITK_WRAP_KEY_LEN],
+		     uint8_t wrapped[static ITK_WRAP_LEN]) ITK_WUR;
+/* Reverse with (pk, sk); any failure is ITK_E_DECRYPT and key is zeroed. */
+itk_err itk_unwrap_key(const uint8_t pk[static ITK_PK_LEN],
+		       const uint8_t sk[static ITK_SK_LEN],
+		       const uint8_t wrapped[static ITK_WRAP_LEN],
+		       uint8_t key[static ITK_WRAP_KEY_LEN]) ITK_WUR;
+/* A new X25519 key pair (crypto_box_keypair); the caller wipes sk. */
+itk_err itk_box_keypair(uint8_t pk[static ITK_PK_LEN],
+			uint8_t sk[static ITK_SK_LEN]) ITK_WUR;
+/* True if sk is the secret half of pk (X25519 base point multiply),
+ * compared in constant time. */
+bool itk_box_pair_ok(const uint8_t pk[static ITK_PK_LEN],
+		     const uint8_t sk[static ITK_SK_LEN]);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes with the NUL). */
 void itk_hex(char *out, const uint8_t *in, size_t n);

@@ -24,6 +24,7 @@
 #include "itk_config.h"
 #include "keys.h"
 #include "log.h"
+#include "qgrants.h"
 
 #define EXIT_OK      0
 #define EXIT_FAIL    1
@@ -337,6 +338,9 @@ print_key(const char *verb, const itk_key_info *in)
 	}
 	if (in->kind == ITK_KEY_OPERATOR) {
 		printf("  name %s role %s", in->name, itk_role_name(in->role));
+	}
+	if (in->kind == ITK_KEY_QUEUE) {
+		printf("  queue key %s", in->name);
 	}
 	printf("%s\n", in->dev ? "  [DEV: NO PASSPHRASE]" : "");
 }
@@ -929,6 +933,8 @@ cmd_list(opts *o)
 			queue_list(in->queues, q, sizeof(q));
 			printf("  %s  role=%s  queues=%s", in->name,
 			       itk_role_name(in->role), q);
+		} else if (in->kind == ITK_KEY_QUEUE) {
+			printf("  %s", in->name);
 		}
 		printf("%s\n", in->dev ? "  DEV-NO-PASSPHRASE" : "");
 		any_dev = any_dev || in->dev;
@@ -1015,6 +1021,238 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------- queue keys */
+
+static int
+cmd_new_service(opts *o)
+{
+	return new_single(o, ITK_KEY_SERVICE);
+}
+
+/* The highest version of queue q in the store (0 if none). */
+static uint32_t
+queue_version_max(const itk_keystore_entry *e, size_t n, itk_queue q)
+{
+	uint32_t best = 0, v;
+	itk_queue eq;
+
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].info.kind == ITK_KEY_QUEUE &&
+		    itk_queue_key_parse(e[i].info.name, &eq, &v) == ITK_OK &&
+		    eq == q && v > best) {
+			best = v;
+		}
+	}
+	return best;
+}
+
+/* Makes version v+1 of queue q (v the newest in the store). */
+static itk_err
+new_queue_key(opts *o, itk_queue q, bool dev)
+{
+	itk_keystore_entry *e;
+	itk_key_info t, made;
+	size_t n = 0;
+	uint32_t v;
+	itk_err r;
+
+	if ((e = list_store(o, &n)) == NULL) {
+		return ITK_E_IO;
+	}
+	v = queue_version_max(e, n, q) + 1u;
+	free(e);
+	tmpl_init(&t, ITK_KEY_QUEUE, o->now);
+	t.queues = 1u << q;
+	if ((r = itk_queue_key_name(q, v, t.name)) != ITK_OK) {
+		fail("queue key version", r, NULL);
+		return r;
+	}
+	return make_key(o, &t, dev, &made);
+}
+
+static int
+cmd_new_queue_key(opts *o)
+{
+	int q = itk_queue_from_name(o->arg);
+	itk_err r;
+
+	if (q < 0) {
+		fprintf(stderr,
+			"%s: unknown queue '%s': surrender, captivity, "
+			"casualty or other\n",
+			progname, o->arg);
+		return EXIT_USAGE;
+	}
+	if ((r = ensure_dir(o)) != ITK_OK) {
+		return EXIT_FAIL;
+	}
+	r = new_queue_key(o, (itk_queue)q, new_keys_dev(o));
+	if (r == ITK_OK) {
+		fprintf(stderr,
+			"%s: now run 'intake-keys queue-keys' to grant it to "
+			"the queue's operators, and restart intake-opd\n",
+			progname);
+	}
+	return r == ITK_OK ? EXIT_OK : exit_for(r);
+}
+
+/* Sorting grants into the file's order. */
+static int
+grant_cmp(const void *pa, const void *pb)
+{
+	const itk_qgrant *a = pa, *b = pb;
+
+	if (a->queue != b->queue) {
+		return a->queue < b->queue ? -1 : 1;
+	}
+	if (a->version != b->version) {
+		return a->version < b->version ? -1 : 1;
+	}
+	return a->operator_key_id < b->operator_key_id   ? -1
+	       : a->operator_key_id > b->operator_key_id ? 1
+							 : 0;
+}
+
+static int
+key_cmp(const void *pa, const void *pb)
+{
+	const itk_qkey *a = pa, *b = pb;
+
+	if (a->queue != b->queue) {
+		return a->queue < b->queue ? -1 : 1;
+	}
+	return a->version < b->version ? -1 : a->version > b->version ? 1 : 0;
+}
+
+/*
+ * Writes the signed queue-keys file: the service public key, every queue
+ * key version in the store, and for each version one grant per operator
+ * whose key allows that queue.  A grant is what lets an operator read a
+ * queue: an operator whose queues no longer include q gets no grant in
+ * the new file (revocation: rotate q with new-queue-key first).
+ */
+static itk_err
+write_queue_keys(opts *o, const itk_secret_key *org)
+{
+	itk_keystore_entry *e = NULL;
+	itk_qgrants *g = NULL;
+	itk_secret_key *qk = NULL;
+	const itk_keystore_entry *svc;
+	itk_buf *b = NULL;
+	char path[4096];
+	size_t n = 0;
+	itk_err r = ITK_E_NOMEM;
+
+	if ((e = list_store(o, &n)) == NULL) {
+		return ITK_E_IO;
+	}
+	if ((g = calloc(1, sizeof(*g))) == NULL ||
+	    (b = itk_buf_new(ITK_QGRANTS_FILE_MAX)) == NULL) {
+		goto out;
+	}
+	if ((svc = find_kind(e, n, ITK_KEY_SERVICE)) == NULL) {
+		r = ITK_E_NOT_FOUND;
+		fail("service key", r,
+		     "make intake-opd's key first: intake-keys new-service");
+		goto out;
+	}
+	g->issued_at = o->now;
+	memcpy(g->service_pk, svc->info.public_key, ITK_PK_LEN);
+	for (size_t i = 0; i < n; i++) {
+		const itk_key_info *in = &e[i].info;
+		itk_qkey *k;
+		if (in->kind != ITK_KEY_QUEUE) {
+			continue;
+		}
+		if (g->n_keys >= ITK_QGRANTS_KEYS_MAX) {
+			r = ITK_E_FULL;
+			fail("queue keys", r, "retire old queue key versions");
+			goto out;
+		}
+		k = &g->keys[g->n_keys++];
+		if ((r = itk_queue_key_parse(in->name, &k->queue,
+					     &k->version)) != ITK_OK) {
+			goto out;
+		}
+		memcpy(k->public_key, in->public_key, ITK_PK_LEN);
+		if ((r = path_of(o, path, sizeof(path), ITK_KEY_QUEUE, 0,
+				 in->name, false)) != ITK_OK ||
+		    (r = load_key(o, path, &qk)) != ITK_OK) {
+			goto out;
+		}
+		for (size_t j = 0; j < n; j++) {
+			const itk_key_info *op = &e[j].info;
+			itk_qgrant *gr;
+			if (op->kind != ITK_KEY_OPERATOR ||
+			    op->role == ITK_ROLE_NONE ||
+			    (op->queues & (1u << k->queue)) == 0) {
+				continue;
+			}
+			if (g->n_grants >= ITK_QGRANTS_GRANTS_MAX) {
+				r = ITK_E_FULL;
+				fail("grants", r, NULL);
+				goto out;
+			}
+			gr = &g->grants[g->n_grants++];
+			gr->queue = k->queue;
+			gr->version = k->version;
+			gr->operator_key_id = op->key_id;
+			if ((r = itk_qgrant_seal(itk_key_secret(qk),
+						 op->public_key,
+						 gr->wrapped)) != ITK_OK) {
+				fail(op->name, r, "not a valid operator key");
+				goto out;
+			}
+		}
+		itk_key_free(qk);
+		qk = NULL;
+	}
+	qsort(g->keys, g->n_keys, sizeof(g->keys[0]), key_cmp);
+	qsort(g->grants, g->n_grants, sizeof(g->grants[0]), grant_cmp);
+	if ((r = itk_qgrants_encode(g, itk_key_secret(org), b)) != ITK_OK) {
+		fail("queue-keys file", r, NULL);
+		goto out;
+	}
+	if (o->out != NULL) {
+		int m = snprintf(path, sizeof(path), "%s", o->out);
+		r = m < 0 || (size_t)m >= sizeof(path) ? ITK_E_TOO_BIG
+						       : ITK_OK;
+	} else {
+		r = store_path(o, ITK_QGRANTS_FILE, path, sizeof(path));
+	}
+	if (r != ITK_OK ||
+	    (r = itk_file_write_atomic(path, itk_buf_ptr(b), itk_buf_len(b),
+				       0644, 0)) != ITK_OK) {
+		fail(path, r, NULL);
+		goto out;
+	}
+	printf("wrote %s: %zu queue key version%s, %zu grant%s\n", path,
+	       g->n_keys, g->n_keys == 1 ? "" : "s", g->n_grants,
+	       g->n_grants == 1 ? "" : "s");
+	r = ITK_OK;
+out:
+	itk_key_free(qk);
+	free(g);
+	itk_buf_free(b);
+	free(e);
+	return r;
+}
+
+static int
+cmd_queue_keys(opts *o)
+{
+	itk_secret_key *org = NULL;
+	itk_err r = ITK_E_IO;
+	int rc;
+
+	if ((rc = with_org(o, &org)) == EXIT_OK) {
+		r = write_queue_keys(o, org);
+		rc = r == ITK_OK ? EXIT_OK : exit_for(r);
+	}
+	itk_key_free(org);
+	return rc;
+}
+
 /* ---------------------------------------------------------- dev-init */
 
 static int
@@ -1028,7 +1266,8 @@ cmd_dev_init(opts *o)
 		   {"dev-supervisor", ITK_ROLE_SUPERVISOR},
 		   {"dev-phone", ITK_ROLE_PHONE}};
 	static const itk_key_kind singles[] = {ITK_KEY_ORG, ITK_KEY_RECEIPT,
-					       ITK_KEY_LOG, ITK_KEY_VAULT};
+					       ITK_KEY_LOG, ITK_KEY_VAULT,
+					       ITK_KEY_SERVICE};
 	itk_secret_key *org = NULL;
 	itk_key_info t, made;
 	store_state st;
@@ -1086,8 +1325,17 @@ cmd_dev_init(opts *o)
 		fail("writing the store state", r, NULL);
 		return EXIT_FAIL;
 	}
+	for (unsigned q = 0; q < ITK_QUEUE_COUNT; q++) {
+		if ((r = new_queue_key(o, (itk_queue)q, true)) != ITK_OK) {
+			return exit_for(r);
+		}
+	}
 	if (with_org(o, &org) == EXIT_OK) {
 		rc = make_bundle(o, org);
+		if (rc == EXIT_OK) {
+			r = write_queue_keys(o, org);
+			rc = r == ITK_OK ? EXIT_OK : exit_for(r);
+		}
 	}
 	itk_key_free(org);
 	if (rc == EXIT_OK) {
@@ -1127,6 +1375,20 @@ static const command commands[] = {
      "[--queues Q,Q]",
      "Make an operator's signing key (Ed25519) in operators/NAME.key.\n"
      "Queues: surrender,captivity,casualty,other (default all)."},
+    {"new-service", cmd_new_service, O_DIR | O_PASSFILE | O_DEV | O_KDF, NULL,
+     "new-service [--dir DIR]",
+     "Make intake-opd's service key (X25519, service.key): operators seal\n"
+     "a queue key to it for the length of one request."},
+    {"new-queue-key", cmd_new_queue_key, O_DIR | O_PASSFILE | O_DEV | O_KDF,
+     "QUEUE", "new-queue-key QUEUE [--dir DIR]",
+     "Make the next version of QUEUE's key (X25519, queue-QUEUE-V.key).\n"
+     "The first version creates the queue key; a later one rotates it\n"
+     "(revocation): new cases are sealed to the newest version."},
+    {"queue-keys", cmd_queue_keys, O_DIR | O_PASSFILE | O_OUT, NULL,
+     "queue-keys [--dir DIR] [--out FILE]",
+     "Sign the queue-keys file (default DIR/queue-keys.bin): the service\n"
+     "key, every queue key version, and one grant (the queue secret key\n"
+     "sealed to the operator) per operator per queue its key allows."},
     {"bundle", cmd_bundle, O_DIR | O_PASSFILE | O_ORIGIN | O_OUT, NULL,
      "bundle [--dir DIR] [--out FILE] [--origin NAME]",
      "Sign a new key bundle (default DIR/bundle.pb) with the organisation\n"
@@ -1151,8 +1413,9 @@ static const command commands[] = {
      "hex digits) and print what it lists."},
     {"dev-init", cmd_dev_init, O_ORIGIN, "DIR", "dev-init DIR [--origin NAME]",
      "Make a whole DEVELOPMENT store in DIR in one go: org, intake (valid\n"
-     "a year), receipt, log, vault, operators dev-admin, dev-triage,\n"
-     "dev-supervisor, dev-phone, and bundle.pb.  No passphrases: INSECURE.\n"
+     "a year), receipt, log, vault, service, one key per queue, operators\n"
+     "dev-admin, dev-triage, dev-supervisor, dev-phone, bundle.pb and\n"
+     "queue-keys.bin.  No passphrases: INSECURE.\n"
      "Exits 3 if DIR already holds a store."},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -46,8 +46,9 @@ static const char *const kind_names[] = {
     [ITK_KEY_ORG] = "org",           [ITK_KEY_INTAKE] = "intake",
     [ITK_KEY_RECEIPT] = "receipt",   [ITK_KEY_LOG] = "log",
     [ITK_KEY_OPERATOR] = "operator", [ITK_KEY_VAULT] = "vault",
+    [ITK_KEY_SERVICE] = "service",   [ITK_KEY_QUEUE] = "queue",
 };
-#define KIND_MAX ITK_KEY_VAULT
+#define KIND_MAX ITK_KEY_QUEUE
 
 static const char *const role_names[] = {
     [ITK_ROLE_NONE] = "",
@@ -123,6 +124,53 @@ name_bytes_ok(const uint8_t *p, size_t n, bool may_be_empty)
 	return true;
 }
 
+itk_err
+itk_queue_key_name(itk_queue q, uint32_t version,
+		   char out[static ITK_KEY_NAME_MAX + 1])
+{
+	int n;
+
+	if ((unsigned)q >= ITK_QUEUE_COUNT || version == 0 ||
+	    version > ITK_QUEUE_KEY_VERSION_MAX) {
+		return ITK_E_RANGE;
+	}
+	n = snprintf(out, ITK_KEY_NAME_MAX + 1, "%s-%u", itk_queue_name(q),
+		     version);
+	return n > 0 && n <= (int)ITK_KEY_NAME_MAX ? ITK_OK : ITK_E_RANGE;
+}
+
+itk_err
+itk_queue_key_parse(const char *name, itk_queue *q, uint32_t *version)
+{
+	size_t n = strnlen(name, ITK_KEY_NAME_MAX + 1), dash = n;
+	char qn[ITK_KEY_NAME_MAX + 1];
+	uint32_t v = 0;
+	int qi;
+
+	while (dash > 0 && name[dash - 1] != '-') {
+		dash--;
+	}
+	/* "<queue>-<1..6 digits, no leading zero>" */
+	if (n > ITK_KEY_NAME_MAX || dash < 2 || dash == n || n - dash > 6 ||
+	    name[dash] == '0') {
+		return ITK_E_FORMAT;
+	}
+	for (size_t i = dash; i < n; i++) {
+		if (name[i] < '0' || name[i] > '9') {
+			return ITK_E_FORMAT;
+		}
+		v = v * 10u + (uint32_t)(name[i] - '0');
+	}
+	memcpy(qn, name, dash - 1);
+	qn[dash - 1] = '\0';
+	if ((qi = itk_queue_from_name(qn)) < 0) {
+		return ITK_E_FORMAT;
+	}
+	*q = (itk_queue)qi;
+	*version = v;
+	return ITK_OK;
+}
+
 bool
 itk_key_name_ok(const char *s)
 {
@@ -141,6 +189,8 @@ secret_len_of(itk_key_kind kind)
 	case ITK_KEY_OPERATOR:
 		return ITK_SIGN_SK_LEN;
 	case ITK_KEY_INTAKE:
+	case ITK_KEY_SERVICE:
+	case ITK_KEY_QUEUE:
 		return ITK_SK_LEN;
 	case ITK_KEY_VAULT:
 		return 32u;
@@ -185,6 +235,15 @@ info_check(const itk_key_info *in)
 		if ((int)in->role < ITK_ROLE_TRIAGE ||
 		    (int)in->role > ROLE_MAX || in->queues == 0 ||
 		    (in->queues & ~ITK_KEY_QUEUES_ALL) != 0) {
+			return ITK_E_RANGE;
+		}
+	} else if (in->kind == ITK_KEY_QUEUE) {
+		itk_queue q;
+		uint32_t ver;
+		/* The name says which queue; the queues field must agree. */
+		if (in->role != ITK_ROLE_NONE ||
+		    itk_queue_key_parse(in->name, &q, &ver) != ITK_OK ||
+		    in->queues != (1u << q)) {
 			return ITK_E_RANGE;
 		}
 	} else if (in->role != ITK_ROLE_NONE || in->queues != 0) {
@@ -367,6 +426,8 @@ public_matches(const itk_secret_key *k)
 		}
 		break;
 	case ITK_KEY_INTAKE:
+	case ITK_KEY_SERVICE:
+	case ITK_KEY_QUEUE:
 		if (crypto_scalarmult_base(pk, k->secret) != 0) {
 			goto out;
 		}
@@ -412,6 +473,8 @@ itk_key_generate(const itk_key_info *tmpl, itk_secret_key **out)
 		}
 		break;
 	case ITK_KEY_INTAKE:
+	case ITK_KEY_SERVICE:
+	case ITK_KEY_QUEUE:
 		if (crypto_box_keypair(k->info.public_key, k->secret) != 0) {
 			r = ITK_E_CRYPTO;
 			goto out;

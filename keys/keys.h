@@ -26,6 +26,9 @@ typedef enum {
 	ITK_KEY_LOG = 4,      /* Ed25519: signs log checkpoints */
 	ITK_KEY_OPERATOR = 5, /* Ed25519: an operator signs requests */
 	ITK_KEY_VAULT = 6,    /* 32-byte symmetric: vault contact data */
+	ITK_KEY_SERVICE = 7,  /* X25519: intake-opd's own (queue keys in
+				 transit inside one request) */
+	ITK_KEY_QUEUE = 8,    /* X25519: one version of one queue's key */
 } itk_key_kind;
 
 typedef struct itk_secret_key itk_secret_key;
@@ -145,6 +148,17 @@ int itk_role_from_name(const char *s);
  * not starting with '.'. */
 bool itk_key_name_ok(const char *s);
 
+/* Queue keys (kind ITK_KEY_QUEUE) are named "<queue>-<version>", e.g.
+ * "surrender-3", version 1..ITK_QUEUE_KEY_VERSION_MAX; their queues field
+ * is the one bit of their queue. */
+#define ITK_QUEUE_KEY_VERSION_MAX 999999u
+/* Writes the name of (q, version) into out; ITK_E_RANGE if out of range. */
+itk_err itk_queue_key_name(itk_queue q, uint32_t version,
+			   char out[static ITK_KEY_NAME_MAX + 1]) ITK_WUR;
+/* Parses such a name strictly (no leading zeros); ITK_E_FORMAT if not. */
+itk_err itk_queue_key_parse(const char *name, itk_queue *q,
+			    uint32_t *version) ITK_WUR;
+
 /*
  * Makes a new random key.  From tmpl it takes kind, created, not_before,
  * not_after (intake), role, queues (operator) and name; it computes
@@ -218,15 +232,17 @@ void itk_key_fingerprint(itk_key_kind kind, const uint8_t public_key[32],
 
 /*
  * The path of a key's file in dir: "<kind>.key" (org, receipt, log,
- * vault), "intake-<8 hex key id>.key", "operators/<name>.key"; ".pub"
- * with pub.  ITK_E_TOO_BIG if it does not fit in outlen.
+ * vault, service), "intake-<8 hex key id>.key", "operators/<name>.key",
+ * "queue-<queue>-<version>.key"; ".pub" with pub.  ITK_E_TOO_BIG if it does
+ * not fit in outlen.
  */
 itk_err itk_keystore_path(char *out, size_t outlen, const char *dir,
 			  itk_key_kind kind, uint32_t key_id, const char *name,
 			  bool pub) ITK_WUR;
 /*
  * Loads the one key of a kind that a store holds once (org, receipt, log,
- * vault): dir/<kind>.key.  ITK_E_RANGE for intake or operator.
+ * vault, service): dir/<kind>.key.  ITK_E_RANGE for intake, operator or
+ * queue.
  */
 itk_err itk_keystore_load_key(const char *dir, itk_key_kind kind,
 			      const char *passphrase,

@@ -21,6 +21,7 @@
 #include "keys.h"
 
 #define INTAKE_PREFIX "intake-"
+#define QUEUE_PREFIX  "queue-"
 
 itk_err
 itk_keystore_path(char *out, size_t outlen, const char *dir, itk_key_kind kind,
@@ -34,9 +35,21 @@ itk_keystore_path(char *out, size_t outlen, const char *dir, itk_key_kind kind,
 	case ITK_KEY_RECEIPT:
 	case ITK_KEY_LOG:
 	case ITK_KEY_VAULT:
+	case ITK_KEY_SERVICE:
 		n = snprintf(out, outlen, "%s/%s.%s", dir,
 			     itk_key_kind_name(kind), ext);
 		break;
+	case ITK_KEY_QUEUE: {
+		itk_queue q;
+		uint32_t v;
+		if (name == NULL ||
+		    itk_queue_key_parse(name, &q, &v) != ITK_OK) {
+			return ITK_E_FORMAT;
+		}
+		n = snprintf(out, outlen, "%s/" QUEUE_PREFIX "%s.%s", dir,
+			     name, ext);
+		break;
+	}
 	case ITK_KEY_INTAKE:
 		n = snprintf(out, outlen, "%s/" INTAKE_PREFIX "%08x.%s", dir,
 			     key_id, ext);
@@ -65,7 +78,8 @@ itk_keystore_load_key(const char *dir, itk_key_kind kind,
 	itk_secret_key *k = NULL;
 	itk_err r;
 
-	if (kind == ITK_KEY_INTAKE || kind == ITK_KEY_OPERATOR) {
+	if (kind == ITK_KEY_INTAKE || kind == ITK_KEY_OPERATOR ||
+	    kind == ITK_KEY_QUEUE) {
 		return ITK_E_RANGE;
 	}
 	if ((r = itk_keystore_path(path, sizeof(path), dir, kind, 0, NULL,
@@ -180,7 +194,18 @@ parse_name(const char *fname, bool in_operators, itk_key_kind *kind,
 		*kind = ITK_KEY_INTAKE;
 		return true;
 	}
-	for (int k = ITK_KEY_ORG; k <= ITK_KEY_VAULT; k++) {
+	if (stem > strlen(QUEUE_PREFIX) &&
+	    strncmp(fname, QUEUE_PREFIX, strlen(QUEUE_PREFIX)) == 0 &&
+	    stem - strlen(QUEUE_PREFIX) <= ITK_KEY_NAME_MAX) {
+		itk_queue q;
+		uint32_t v;
+		memcpy(name, fname + strlen(QUEUE_PREFIX),
+		       stem - strlen(QUEUE_PREFIX));
+		name[stem - strlen(QUEUE_PREFIX)] = '\0';
+		*kind = ITK_KEY_QUEUE;
+		return itk_queue_key_parse(name, &q, &v) == ITK_OK;
+	}
+	for (int k = ITK_KEY_ORG; k <= ITK_KEY_SERVICE; k++) {
 		const char *kn = itk_key_kind_name((itk_key_kind)k);
 		if (k == ITK_KEY_INTAKE || k == ITK_KEY_OPERATOR) {
 			continue;
@@ -247,7 +272,8 @@ add_file(list_ctx *c, const char *dir, const char *fname, bool in_operators)
 	/* The name must tell the truth about the key inside. */
 	if (info.kind != kind ||
 	    (kind == ITK_KEY_INTAKE && info.key_id != key_id) ||
-	    (kind == ITK_KEY_OPERATOR && strcmp(info.name, name) != 0)) {
+	    ((kind == ITK_KEY_OPERATOR || kind == ITK_KEY_QUEUE) &&
+	     strcmp(info.name, name) != 0)) {
 		note_bad(c, path);
 		return ITK_E_FORMAT;
 	}

@@ -320,6 +320,15 @@ check_op_request_body(const itk_pb_op_request_body *m)
 	     !len_is(m->approval_id, ITK_OP_APPROVAL_ID_LEN))) {
 		return ITK_E_RANGE;
 	}
+	if (m->n_queue_keys > ITK_OP_QUEUE_KEYS_MAX) {
+		return ITK_E_TOO_BIG;
+	}
+	for (size_t i = 0; i < m->n_queue_keys; i++) {
+		if (m->queue_keys[i]->version == 0 ||
+		    !len_is(m->queue_keys[i]->sealed, ITK_OP_QUEUE_KEY_LEN)) {
+			return ITK_E_RANGE;
+		}
+	}
 	return ITK_OK;
 }
 

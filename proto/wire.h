@@ -38,6 +38,8 @@
 #define ITK_OP_TEXT_MAX          (32u * 1024u) /* reply, note, phone text */
 #define ITK_OP_BULK_MAX          256u /* case ids of one bulk action */
 #define ITK_OP_APPROVAL_ID_LEN   16u
+#define ITK_OP_QUEUE_KEYS_MAX    8u  /* queue keys carried by one request */
+#define ITK_OP_QUEUE_KEY_LEN     80u /* a queue secret sealed: 32 + 48 */
 /* A case export file (CaseExport): its sealed body is at most the
  * 128 KiB padding bucket, so that it fits in one operator answer. */
 #define ITK_EXPORT_PLAIN_MAX (128u * 1024u)

@@ -428,7 +428,8 @@ commit_message(vault_txn *t, const vault_message *m, itk_buf *b,
 			goto out;
 		}
 	}
-	if ((r = message_put(t, m, c.id, b)) != ITK_OK) {
+	if ((r = message_put(t, m, c.id, b)) != ITK_OK ||
+	    (r = vault_txn_copy_put(t, m, (itk_queue)c.queue)) != ITK_OK) {
 		goto out;
 	}
 	memcpy(res->case_id, c.id, VAULT_ID_LEN);

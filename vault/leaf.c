@@ -149,6 +149,12 @@ vault_leaf_kind_name(uint8_t kind)
 		return "outbox";
 	case VAULT_LEAF_APPROVAL:
 		return "approval";
+	case VAULT_LEAF_COPY:
+		return "copy";
+	case VAULT_LEAF_CASE_KEY:
+		return "case-key";
+	case VAULT_LEAF_QUEUE_KEY:
+		return "queue-key";
 	default:
 		return "unknown";
 	}

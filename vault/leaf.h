@@ -47,6 +47,7 @@
 #define VAULT_LEAF_CASE_JOIN   4u /* case updated by a follow-up */
 #define VAULT_LEAF_CASE_CLOSE  5u /* case closed */
 #define VAULT_LEAF_CASE_UPDATE 6u /* case changed by an operator action */
+#define VAULT_LEAF_COPY        7u /* message copy under a queue key */
 /* Operator tier (vault/ops.c): "deleted" leaves for releases/removals. */
 #define VAULT_LEAF_LEASE    16u /* case claimed; deleted: released */
 #define VAULT_LEAF_ACTION   17u /* operator action recorded */
@@ -54,6 +55,9 @@
 #define VAULT_LEAF_TAG      19u /* tag added; deleted: removed */
 #define VAULT_LEAF_OUTBOX   20u /* reply queued; deleted: handed over */
 #define VAULT_LEAF_APPROVAL 21u /* approval stored; deleted: used/expired */
+#define VAULT_LEAF_CASE_KEY 22u /* case data key stored or re-wrapped */
+/* Keys and administration. */
+#define VAULT_LEAF_QUEUE_KEY 64u /* queue public key imported */
 
 /* A decoded leaf: db and key are views into the bytes decoded. */
 typedef struct {

@@ -52,6 +52,12 @@ struct vault_op {
 	itk_buf *b; /* record scratch */
 };
 
+vault_txn *
+vault_op_txn(vault_op *o)
+{
+	return &o->t;
+}
+
 const char *
 vault_action_name(vault_action a)
 {

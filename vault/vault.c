@@ -26,7 +26,8 @@ static const char *const db_names[VAULT_DB_COUNT] = {
     [VAULT_DB_LEASES] = "leases",       [VAULT_DB_ACTIONS] = "actions",
     [VAULT_DB_NOTES] = "notes",         [VAULT_DB_TAGS] = "tags",
     [VAULT_DB_OUTBOX] = "outbox",       [VAULT_DB_NONCES] = "nonces",
-    [VAULT_DB_APPROVALS] = "approvals",
+    [VAULT_DB_APPROVALS] = "approvals", [VAULT_DB_QUEUE_KEYS] = "queue_keys",
+    [VAULT_DB_COPIES] = "copies",       [VAULT_DB_CASE_KEYS] = "case_keys",
 };
 
 static const char META_FORMAT[] = "format";
@@ -454,6 +455,12 @@ vault_txn_changed(vault_txn *t, vault_change kind, const uint8_t *key,
 	l.db = db;
 	l.db_len = strlen(db);
 	l.key = key;
+	case VAULT_CHANGE_COPY:
+		return "copies";
+	case VAULT_CHANGE_CASE_KEY:
+		return "case_keys";
+	case VAULT_CHANGE_QUEUE_KEY:
+		return "queue_keys";
 	l.key_len = klen;
 	if (val != NULL) {
 		itk_sha256(l.value_hash, val, vlen);

@@ -65,6 +65,17 @@ typedef struct {
 	const uint8_t *mailbox_id; /* 32 bytes, from the inner message */
 	const uint8_t *reply_pk;   /* 32 bytes, from the inner message */
 	const uint8_t *thread_id;  /* NULL, or 32 bytes: case to join */
+	/*
+	 * Optional copy of the inner message under a queue key (qkeys.h,
+	 * vault_copy_seal): the message key and the ciphertext.  At commit
+	 * the key is wrapped to the newest key of the queue the case is in
+	 * then; without a queue key in the vault no copy is stored.  NULL:
+	 * no copy.
+	 */
+	const uint8_t *copy_key;   /* 32 bytes, wiped by the caller */
+	const uint8_t *copy_nonce; /* 24 bytes */
+	const uint8_t *copy_ct;    /* padded inner message + 16-byte tag */
+	size_t copy_ct_len;
 } vault_message;
 
 /* A submission that could not be opened or parsed. */

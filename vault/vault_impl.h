@@ -61,6 +61,10 @@ typedef enum {
 	VAULT_DB_OUTBOX,
 	VAULT_DB_NONCES,
 	VAULT_DB_APPROVALS, /* two-person rule: requests waiting */
+	/* Access by queue keys (qkeys.c, docs/vault.md). */
+	VAULT_DB_QUEUE_KEYS, /* queue (1) || version (4) -> public key */
+	VAULT_DB_COPIES,     /* submission id -> message copy */
+	VAULT_DB_CASE_KEYS,  /* case id -> wrapped case data key */
 	VAULT_DB_COUNT
 } vault_db;
 
@@ -127,6 +131,7 @@ typedef enum {
 	VAULT_CHANGE_CASE_JOIN = 4,   /* "cases": a follow-up joined it */
 	VAULT_CHANGE_CASE_CLOSE = 5,  /* "cases": case closed */
 	VAULT_CHANGE_CASE_UPDATE = 6, /* "cases": changed by an operator */
+	VAULT_CHANGE_COPY = 7, /* "copies": a message copy stored/re-wrapped */
 	/* Operator tier (ops.c); val NULL, vlen 0 when a record is deleted. */
 	VAULT_CHANGE_LEASE = 16, /* "leases": claimed, or released (deleted) */
 	VAULT_CHANGE_ACTION = 17, /* "actions": an operator action recorded */
@@ -135,6 +140,10 @@ typedef enum {
 	VAULT_CHANGE_OUTBOX = 20, /* "outbox": reply queued; sent: deleted */
 	/* "approvals": stored, or used or expired (deleted) */
 	VAULT_CHANGE_APPROVAL = 21,
+	VAULT_CHANGE_CASE_KEY =
+	    22, /* "case_keys": data key stored/re-wrapped */
+	/* Keys and administration. */
+	VAULT_CHANGE_QUEUE_KEY = 64, /* "queue_keys": a queue key imported */
 } vault_change;
 
 typedef struct {
@@ -207,6 +216,15 @@ itk_err vault_txn_queue_leave(vault_txn *t, const vault_case_rec *c) ITK_WUR;
 /* One message committed as vault_commit would, inside t (phone intake). */
 itk_err vault_txn_commit_message(vault_txn *t, const vault_message *m,
 				 vault_result *res) ITK_WUR;
+
+/* Queue keys (qkeys.c): stores m's copy, its message key wrapped to the
+ * newest key of queue q (the case's queue after the commit); nothing if
+ * m has no copy or q has no key yet. */
+itk_err vault_txn_copy_put(vault_txn *t, const vault_message *m,
+			   itk_queue q) ITK_WUR;
+/* The transaction of an operator's vault_op (ops.c). */
+struct vault_op;
+vault_txn *vault_op_txn(struct vault_op *o);
 
 /* Notes (vcrypto.c): XChaCha20-Poly1305-IETF under subkey 4 with the
  * caller's associated data; out gets nonce (24) || ciphertext || tag. */

@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "copy.h"
 #include "crypto.h"
 #include "log.h"
 
@@ -106,6 +107,7 @@ wk_process_batch(const wk_keyring *keys, const triage_rules *rules, vault *v,
 	vault_result *res = NULL;
 	itk_pb_inner **inners = NULL;
 	itk_buf *plain = NULL, *text = NULL;
+	wk_copies *copies = NULL; /* copies under queue keys (copy.h) */
 	size_t nm = 0, nq = 0;
 	itk_err r = ITK_E_NOMEM;
 
@@ -118,7 +120,8 @@ wk_process_batch(const wk_keyring *keys, const triage_rules *rules, vault *v,
 	    (res = calloc(n, sizeof(*res))) == NULL ||
 	    (inners = calloc(n, sizeof(*inners))) == NULL ||
 	    (plain = itk_buf_new(ITK_PAD_MAX)) == NULL ||
-	    (text = itk_buf_new(ITK_PAD_MAX + 4096)) == NULL) {
+	    (text = itk_buf_new(ITK_PAD_MAX + 4096)) == NULL ||
+	    wk_copies_new(n, &copies) != ITK_OK) {
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -136,6 +139,11 @@ wk_process_batch(const wk_keyring *keys, const triage_rules *rules, vault *v,
 				     d->attempt);
 		}
 		why = open_one(keys, rules, d, plain, text, m, &inners[nm]);
+		if (why == ITK_OK &&
+		    (r = wk_copies_add(copies, id, itk_buf_ptr(plain),
+				       itk_buf_len(plain), m)) != ITK_OK) {
+			goto out;
+		}
 		if (why == ITK_OK) {
 			memcpy(m->submission_id, id, ITK_HASH_LEN);
 			m->intake_key_id = s->intake_key_id;
@@ -193,5 +201,6 @@ out:
 	free(res);
 	itk_buf_free(plain); /* wipes the plaintext */
 	itk_buf_free(text);
+	wk_copies_free(copies); /* wipes the message keys */
 	return r;
 }
