@@ -195,6 +195,19 @@ leave(gw_http *h)
 	gw_pow_set_load(h->o.pow, GW_LOAD_INFLIGHT, n, h->o.max_concurrent);
 }
 
+/* enter/leave for the front's own submissions (any thread). */
+static bool
+front_enter(void *gate)
+{
+	return enter(gate);
+}
+
+static void
+front_leave(void *gate)
+{
+	leave(gate);
+}
+
 static gw_http *
 handler_http(nng_aio *aio)
 {
@@ -758,6 +771,13 @@ start_front(gw_http *h)
 						      : GW_BODY_TIMEOUT_MS;
 	fo.max_body = h->o.max_body;
 	fo.pow = h->o.pow;
+	/* The hot endpoints on the front's own thread (gw_front.h). */
+	fo.submit = h->o.submit;
+	fo.bundle = h->o.bundle;
+	fo.bundle_len = h->o.bundle_len;
+	fo.enter = front_enter;
+	fo.leave = front_leave;
+	fo.gate = h;
 	return gw_front_start(&fo, &h->front);
 }
 

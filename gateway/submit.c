@@ -105,8 +105,11 @@ refuse(gw_done_fn done, void *arg, itk_err code, const char *msg,
 	a.message = msg != NULL ? msg : itk_strerror(code);
 	a.retry_after = retry_after;
 	gw_metrics_reject(why);
-	itk_log_info("submit.rejected", "status=%u reason=%s", a.status,
-		     itk_errname(code));
+	/* Debug only: every refusal is counted in the metrics, and a line
+	 * per refusal at info would let a flood fill the log (and cost the
+	 * front thread more than the refusal itself). */
+	itk_log_debug("submit.rejected", "status=%u reason=%s", a.status,
+		      itk_errname(code));
 	done(arg, &a);
 }
 
@@ -122,9 +125,9 @@ refuse_pow(gw_done_fn done, void *arg, gw_pow_verdict v, unsigned need)
 	a.pow_difficulty = need;
 	a.retry_after = v == GW_POW_FULL ? 1u : 0u;
 	gw_metrics_reject(GW_REJ_POW);
-	itk_log_info("submit.rejected",
-		     "status=%u reason=pow verdict=%d need=%u", a.status,
-		     (int)v, need);
+	itk_log_debug("submit.rejected",
+		      "status=%u reason=pow verdict=%d need=%u", a.status,
+		      (int)v, need);
 	done(arg, &a);
 }
 
