@@ -132,6 +132,11 @@ static const struct rule rules[] = {
     {"pwritev", GW | WM, C_ANY, 0, "LMDB writes runs of pages"},
     {"lseek", GW | WM, C_ANY, 0, "LMDB positions writev"},
     {"fdatasync", GW | WM, C_ANY, 0, "LMDB commit: data then meta page"},
+    {"msync", GW | WM, C_ANY, 0,
+     "LMDB commit with a writable map: data then meta page"},
+    {"ftruncate", GW | WM, C_ANY, 0,
+     "LMDB with a writable map sizes the file to a map another process "
+     "grew"},
     {"fsync", GW | WM, C_ANY, 0, "LMDB commit on some file systems"},
     {"fcntl", GW | WM, C_FD_LOCKS, 0, "LMDB reader-table locks"},
     {"fstat", GW | WM, C_ANY, 0, "LMDB checks the file size"},

@@ -355,6 +355,13 @@ gw_spool_open(const char *dir, const gw_spool_opts *o, gw_spool **out)
 	 * The map must hold the pending bytes plus B-tree overhead, the seen
 	 * table and the mailboxes: four times the cap plus 64 MiB.  A full
 	 * map is answered like a full spool (503), never a crash.
+	 *
+	 * A writable map without readahead (MDB_WRITEMAP, MDB_NORDAHEAD):
+	 * pages enter the page cache one by one, so a commit flushes the
+	 * pages it changed and not the large folios the kernel would build
+	 * from LMDB's multi-page writes (vault/vault.c says more).  The
+	 * file is sparse at the map's size.  Commits still flush data, then
+	 * the meta page.
 	 */
 	mapsize = (size_t)(o->max_bytes * 4u + 64u * 1024u * 1024u);
 	r = ITK_E_DB;
@@ -362,7 +369,9 @@ gw_spool_open(const char *dir, const gw_spool_opts *o, gw_spool **out)
 	    (rc = mdb_env_set_maxdbs(s->env, 8)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(s->env, 512)) != 0 ||
 	    (rc = mdb_env_set_mapsize(s->env, mapsize)) != 0 ||
-	    (rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != 0) {
+	    (rc = mdb_env_open(s->env, dir,
+			       MDB_NOTLS | MDB_WRITEMAP | MDB_NORDAHEAD,
+			       0600)) != 0) {
 		log_db("open", rc);
 		goto out;
 	}
@@ -861,7 +870,19 @@ gw_spool_worker_commit(gw_spool *s, const uint8_t *const *acks, size_t n_acks,
 		goto out;
 	}
 	r = ITK_E_DB;
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
+	/*
+	 * Acknowledgements alone need not be durable: the next synced commit
+	 * (the group commit of new submissions, or this very call again)
+	 * flushes this one's meta page, and until then a system crash only
+	 * undoes them, which re-leases submissions the vault already holds
+	 * and will recognise.  LMDB keeps the environment consistent either
+	 * way (MDB_NOMETASYNC: one flush instead of two).  Replies are
+	 * stored for the operator tier, which may forget them once told:
+	 * a commit that stores replies is fully synced.
+	 */
+	if ((rc = mdb_txn_begin(s->env, NULL,
+				n_replies == 0 ? MDB_NOMETASYNC : 0, &txn)) !=
+	    0) {
 		log_db("worker_commit", rc);
 		goto out;
 	}

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from stack import Results, Stack, exe, parse_kv, wait_for
+from stack import Results, Stack, exe, file_contains, parse_kv, wait_for
 
 
 def submit(st, *args, pin=None, env=None):
@@ -60,8 +60,8 @@ def main():
         t.check(r.returncode == 0 and ("text=" + text) in r.stdout
                 and parse_kv(r.stdout).get("replies") == "1",
                 "the reply opens with the passphrase")
-        t.check(text.encode() not in open(os.path.join(
-            st.spool, "data.mdb"), "rb").read(),
+        t.check(not file_contains(os.path.join(st.spool, "data.mdb"),
+                                  [text.encode()]),
                 "the reply is ciphertext in the gateway's spool")
 
         # A mistyped word is caught by the checksum, on the device.
