@@ -108,7 +108,7 @@ read_cfg(itk_config *c, struct cfg *g, char *err)
 		     3650u * 86400u, &g->mailbox_retention, err)) != ITK_OK ||
 	    (r = u64(c, "lease_timeout_ms", 60000u, 100u, 3600000u,
 		     &g->lease_ms, err)) != ITK_OK ||
-	    (r = u64(c, "max_deliveries", 16u, 1u, GW_DELIVERY_MAX,
+	    (r = u64(c, "max_deliveries", 64u, 1u, GW_DELIVERY_MAX,
 		     &g->max_deliveries, err)) != ITK_OK ||
 	    (r = u64(c, "link_max_wait_ms", 5000u, 0u, 30000u, &g->max_wait_ms,
 		     err)) != ITK_OK ||

@@ -26,8 +26,8 @@
 #include "err.h"
 
 #define GW_ID_LEN             ITK_HASH_LEN
-#define GW_CURSOR_LEN         40u /* posted_at (8) || reply_id (32) */
-#define GW_DELIVERY_MAX       64u /* hard cap on deliveries per lease */
+#define GW_CURSOR_LEN         40u  /* posted_at (8) || reply_id (32) */
+#define GW_DELIVERY_MAX       256u /* hard cap on deliveries per lease */
 #define GW_DELIVERY_BYTES     (48u * 1024u * 1024u)
 #define GW_MAILBOX_PAGE_MAX   64u
 #define GW_MAILBOX_PAGE_BYTES (6u * 1024u * 1024u)
