@@ -3,7 +3,8 @@
  * audit-bench: the auditor's verify (audit_verify, the core of
  * `intake-audit verify`) over a vault of many leaves.  Not a test.
  *
- *   audit-bench [DIR] [LEAVES] [RUNS]  (default: a temp dir, 1000000, 1)
+ *   audit-bench [DIR] [LEAVES] [RUNS] [THREADS]
+ *                          (default: a temp dir, 1000000, 1, 0 = both CPUs)
  *
  * Builds the vault through vault_commit in batches of new cases without
  * contact data (two leaves each: case created, message added; 64-byte
@@ -29,6 +30,7 @@
 #include "crypto.h"
 #include "file.h"
 #include "note.h"
+#include "sha256.h"
 #include "vault.h"
 #include "vault_log.h"
 
@@ -69,6 +71,7 @@ main(int argc, char **argv)
 	const char *dir = argc > 1 && argv[1][0] != '\0' ? argv[1] : NULL;
 	uint64_t leaves = argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000u;
 	unsigned long runs = argc > 3 ? strtoul(argv[3], NULL, 10) : 1u;
+	unsigned threads = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 10) : 0;
 	char keys_path[4096];
 	itk_buf *kb = NULL;
 	uint8_t key[VAULT_KEY_LEN], seed[32], pk[32], sk[64];
@@ -159,6 +162,7 @@ main(int argc, char **argv)
 	t_build = now_s() - t0;
 	vault_free(v);
 	v = NULL;
+	ao.threads = threads;
 	rc = 0;
 	for (unsigned long run = 0; run < runs; run++) {
 		t0 = now_s();
@@ -172,11 +176,14 @@ main(int argc, char **argv)
 		t_verify = now_s() - t0;
 		c_verify = cpu_s() - c0;
 		printf("leaves=%llu records=%llu build_s=%.1f verify_s=%.2f "
-		       "verify_cpu_s=%.2f leaves_per_s=%.0f findings=%llu\n",
+		       "verify_cpu_s=%.2f leaves_per_s=%.0f findings=%llu "
+		       "threads=%s sha256=%s\n",
 		       (unsigned long long)rep.leaves,
 		       (unsigned long long)rep.records, t_build, t_verify,
 		       c_verify, (double)rep.leaves / t_verify,
-		       (unsigned long long)rep.findings);
+		       (unsigned long long)rep.findings,
+		       threads == 1 ? "1" : "auto",
+		       itk_sha256_impl_name(itk_sha256_active()));
 		fflush(stdout);
 		if (rep.findings != 0) {
 			rc = 1;

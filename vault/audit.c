@@ -6,12 +6,14 @@
  * no vault key, no vault code.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 #include <sodium.h>
@@ -31,6 +33,10 @@
  * while the next ones are hashed, so that the walk does not wait for
  * memory once per key. */
 #define STEP 32u
+/* Leaves or records read per window: the reading thread collects their
+ * pointers (valid for the read transaction), then two threads share the
+ * hashing.  Only the reading thread calls LMDB. */
+#define WINDOW 16384u
 /* The map is sized for this many keys before the walk (no rehash up to
  * it); past it, it doubles as it fills. */
 #define PRESIZE_KEYS (UINT64_C(1) << 20)
@@ -59,6 +65,7 @@ typedef struct {
 	size_t cap, n;
 	char names[NAMES_MAX][VAULT_LEAF_DB_MAX + 1];
 	size_t nnames;
+	bool two; /* hash on a second thread too */
 } ctx;
 
 const char *
@@ -321,57 +328,146 @@ open_env(ctx *c, const char *dir)
 }
 
 /*
- * One leaf: its hash into the tree, and (if it parses) its fingerprint
- * into *pl with the map slot prefetched (*mapped).  A leaf that does not
- * parse is reported here and not mapped.
+ * Runs side(side_arg) on a second thread while this one runs
+ * own(own_arg), and returns own's result once both are done.  Without a
+ * second thread (c->two false, or none can start) both run here, side
+ * first.  side must not call LMDB or report findings.
  */
 static itk_err
-take_leaf(ctx *c, tlog_hasher *h, uint64_t i, const uint8_t *e, size_t len,
-	  pending_leaf *pl, bool *mapped)
+run_beside(const ctx *c, void *(*side)(void *), void *side_arg,
+	   itk_err (*own)(void *), void *own_arg)
 {
+	pthread_t th;
+	bool started =
+	    c->two && pthread_create(&th, NULL, side, side_arg) == 0;
+	itk_err r;
+
+	if (!started) {
+		(void)side(side_arg);
+	}
+	r = own(own_arg);
+	if (started) {
+		(void)pthread_join(th, NULL);
+	}
+	return r;
+}
+
+/* A window of leaves, as read. */
+typedef struct {
+	const uint8_t *p;
+	size_t len;
+} entry_ref;
+
+/* The tree half of the leaf walk: leaf hashes pushed in order. */
+typedef struct {
+	tlog_hasher h;
+	const entry_ref *e;
+	size_t n;
+	uint64_t want1, want2;
+	uint8_t *root1, *root2;
+	itk_err r;
+} tree_job;
+
+static void *
+tree_run(void *arg)
+{
+	tree_job *t = arg;
 	uint8_t lh[TLOG_HASH_LEN];
+
+	for (size_t j = 0; j < t->n; j++) {
+		tlog_leaf_hash(lh, t->e[j].p, t->e[j].len);
+		if ((t->r = tlog_hasher_push(&t->h, lh)) != ITK_OK) {
+			break;
+		}
+		if (t->h.size == t->want1) {
+			tlog_hasher_root(&t->h, t->root1);
+		}
+		if (t->h.size == t->want2) {
+			tlog_hasher_root(&t->h, t->root2);
+		}
+	}
+	return NULL;
+}
+
+/* The map half of the leaf walk, over the same window. */
+typedef struct {
+	ctx *c;
+	const entry_ref *e;
+	size_t n;
+	uint64_t first; /* index of e[0] */
+} map_job;
+
+/* One leaf: decoded and fingerprinted into *pl, its map slot prefetched.
+ * False if it does not parse (reported here; not mapped). */
+static bool
+take_leaf(ctx *c, uint64_t i, const entry_ref *e, pending_leaf *pl)
+{
 	vault_leaf l;
 	itk_err r;
 
-	*mapped = false;
-	tlog_leaf_hash(lh, e, len);
-	if ((r = tlog_hasher_push(h, lh)) != ITK_OK) {
-		return r;
-	}
-	if ((r = vault_leaf_decode(e, len, &l)) != ITK_OK) {
+	if ((r = vault_leaf_decode(e->p, e->len, &l)) != ITK_OK) {
 		find(c, AUDIT_BAD_LEAF, "leaf #%llu does not parse: %s",
 		     (unsigned long long)i, itk_strerror(r));
-		return ITK_OK;
+		return false;
 	}
 	if (!fingerprint(pl->fp, l.db, l.db_len, l.key, l.key_len)) {
 		find(c, AUDIT_BAD_LEAF, "leaf #%llu names too long a key",
 		     (unsigned long long)i);
-		return ITK_OK;
+		return false;
 	}
 	slot_prefetch(c, pl->fp);
 	memcpy(pl->hash, l.value_hash, 32);
 	pl->index = i;
 	pl->flags = l.flags;
 	note_name(c, l.db, l.db_len);
-	*mapped = true;
+	return true;
+}
+
+static itk_err
+map_run(void *arg)
+{
+	map_job *m = arg;
+	pending_leaf pend[STEP];
+	size_t np;
+	itk_err r;
+
+	for (size_t j = 0; j < m->n;) {
+		/* Decode and fingerprint a step of leaves, prefetching their
+		 * slots, then map them in order (the latest leaf wins). */
+		for (np = 0; np < STEP && j < m->n; j++) {
+			if (take_leaf(m->c, m->first + j, &m->e[j],
+				      &pend[np])) {
+				np++;
+			}
+		}
+		for (size_t k = 0; k < np; k++) {
+			if ((r = map_leaf(m->c, &pend[k])) != ITK_OK) {
+				return r;
+			}
+		}
+	}
 	return ITK_OK;
 }
 
-/* Walks the leaves in order through one cursor: rebuilds the roots and
- * maps the latest leaves. */
+/* Walks the leaves in order through one cursor, a window at a time: one
+ * thread rebuilds the roots while the other maps the latest leaves. */
 static itk_err
 walk_leaves(ctx *c, uint64_t size, uint64_t want1, uint8_t root1[32],
 	    uint64_t want2, uint8_t root2[32], uint8_t full[32])
 {
-	pending_leaf pend[STEP];
+	entry_ref *win = NULL;
 	tlog_iter *it = NULL;
-	tlog_hasher h;
-	const uint8_t *e;
-	size_t len, np;
-	bool mapped;
+	tree_job t;
+	map_job m;
+	size_t n;
 	itk_err r;
 
-	tlog_hasher_init(&h);
+	memset(&t, 0, sizeof(t));
+	tlog_hasher_init(&t.h);
+	t.want1 = want1;
+	t.want2 = want2;
+	t.root1 = root1;
+	t.root2 = root2;
 	if (want1 == 0) {
 		tlog_empty_root(root1);
 	}
@@ -385,63 +481,54 @@ walk_leaves(ctx *c, uint64_t size, uint64_t want1, uint8_t root1[32],
 			cap *= 2;
 		}
 		if ((r = map_resize(c, cap)) != ITK_OK) {
-			return r;
+			goto out;
 		}
+	}
+	if ((win = calloc(WINDOW, sizeof(*win))) == NULL) {
+		r = ITK_E_NOMEM;
+		goto out;
 	}
 	if ((r = tlog_iter_new(c->log, c->txn, 0, &it)) != ITK_OK) {
 		find(c, AUDIT_DAMAGED, "the leaves cannot be read: %s",
 		     itk_strerror(r));
-		return r;
+		goto out;
 	}
-	for (uint64_t i = 0; i < size;) {
-		/* Hash and fingerprint a step of leaves, prefetching their
-		 * slots, then map them in order (the latest leaf wins). */
-		np = 0;
-		for (size_t j = 0; j < STEP && i < size; j++, i++) {
-			if ((r = tlog_iter_next(it, &e, &len)) != ITK_OK) {
+	for (uint64_t i = 0; i < size; i += n) {
+		for (n = 0; n < WINDOW && i + n < size; n++) {
+			r = tlog_iter_next(it, &win[n].p, &win[n].len);
+			if (r != ITK_OK) {
 				find(c, AUDIT_DAMAGED,
 				     "leaf #%llu cannot be read: %s",
-				     (unsigned long long)i, itk_strerror(r));
-				goto out;
-			}
-			if ((r = take_leaf(c, &h, i, e, len, &pend[np],
-					   &mapped)) != ITK_OK) {
-				goto out;
-			}
-			np += mapped ? 1 : 0;
-			if (h.size == want1) {
-				tlog_hasher_root(&h, root1);
-			}
-			if (h.size == want2) {
-				tlog_hasher_root(&h, root2);
-			}
-		}
-		for (size_t j = 0; j < np; j++) {
-			if ((r = map_leaf(c, &pend[j])) != ITK_OK) {
+				     (unsigned long long)(i + n),
+				     itk_strerror(r));
 				goto out;
 			}
 		}
-		if (c->o != NULL && c->o->progress != NULL &&
-		    i % PROGRESS_N < STEP) {
-			c->o->progress(c->o->arg, i, size);
+		t.e = win;
+		t.n = n;
+		m = (map_job){.c = c, .e = win, .n = n, .first = i};
+		if ((r = run_beside(c, tree_run, &t, map_run, &m)) != ITK_OK ||
+		    (r = t.r) != ITK_OK) {
+			goto out;
+		}
+		if (c->o != NULL && c->o->progress != NULL) {
+			c->o->progress(c->o->arg, i + n, size);
 		}
 	}
-	tlog_hasher_root(&h, full);
-	if (c->o != NULL && c->o->progress != NULL) {
-		c->o->progress(c->o->arg, size, size);
-	}
+	tlog_hasher_root(&t.h, full);
 	r = ITK_OK;
 out:
 	tlog_iter_free(it);
+	free(win);
 	return r;
 }
 
-/* A record waiting for its map slot (check_db).  k points into LMDB's
- * map, valid for the read transaction. */
+/* A record waiting for its map slot (check_db).  k and d point into
+ * LMDB's map, valid for the read transaction. */
 typedef struct {
 	uint8_t fp[32];
 	uint8_t hash[32];
-	MDB_val k;
+	MDB_val k, d;
 	bool named; /* fp computed: the key is short enough for a leaf */
 } pending_rec;
 
@@ -472,7 +559,8 @@ match_record(ctx *c, const char *name, const pending_rec *pr)
 		     (unsigned long long)c->map[i].index);
 		return;
 	}
-	if (sodium_memcmp(pr->hash, c->map[i].hash, 32) != 0) {
+	/* Public hashes: no need for a constant-time comparison. */
+	if (memcmp(pr->hash, c->map[i].hash, 32) != 0) {
 		name_of(where, sizeof(where), name, strlen(name),
 			pr->k.mv_data, pr->k.mv_size);
 		find(c, AUDIT_RECORD_ALTERED,
@@ -482,14 +570,43 @@ match_record(ctx *c, const char *name, const pending_rec *pr)
 	}
 }
 
-/* Every record of database name against its latest leaf, in key order
- * through one cursor. */
-static itk_err
-check_db(ctx *c, const char *name)
+/* Hashing a window of records: fingerprints and value hashes of
+ * p[lo, hi).  Pure: it runs on either thread. */
+typedef struct {
+	pending_rec *p;
+	const char *name;
+	size_t nlen, lo, hi;
+} rec_job;
+
+static void *
+rec_hash_run(void *arg)
 {
-	pending_rec pend[STEP];
+	rec_job *j = arg;
+
+	for (size_t i = j->lo; i < j->hi; i++) {
+		pending_rec *pr = &j->p[i];
+		pr->named = fingerprint(pr->fp, j->name, j->nlen,
+					pr->k.mv_data, pr->k.mv_size);
+		itk_sha256(pr->hash, pr->d.mv_data, pr->d.mv_size);
+	}
+	return NULL;
+}
+
+static itk_err
+rec_hash_own(void *arg)
+{
+	(void)rec_hash_run(arg);
+	return ITK_OK;
+}
+
+/* Every record of database name against its latest leaf, in key order
+ * through one cursor, a window at a time: both threads hash, then this
+ * one matches. */
+static itk_err
+check_db(ctx *c, const char *name, pending_rec *win)
+{
 	MDB_cursor *cur = NULL;
-	size_t nlen = strlen(name), np;
+	size_t nlen = strlen(name), n;
 	MDB_dbi dbi;
 	MDB_val k, d;
 	int rc;
@@ -505,21 +622,28 @@ check_db(ctx *c, const char *name)
 	}
 	rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
 	while (rc == 0) {
-		/* Hash a step of records, prefetching their slots, then
-		 * match them. */
-		for (np = 0; np < STEP && rc == 0; np++) {
-			pending_rec *pr = &pend[np];
-			pr->k = k;
-			pr->named = fingerprint(pr->fp, name, nlen, k.mv_data,
-						k.mv_size);
-			if (pr->named && c->cap > 0) {
-				slot_prefetch(c, pr->fp);
-			}
-			itk_sha256(pr->hash, d.mv_data, d.mv_size);
+		rec_job side, own;
+		for (n = 0; n < WINDOW && rc == 0; n++) {
+			win[n].k = k;
+			win[n].d = d;
 			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
 		}
-		for (size_t j = 0; j < np; j++) {
-			match_record(c, name, &pend[j]);
+		/* The second thread takes the second half. */
+		own = (rec_job){win, name, nlen, 0, n / 2};
+		side = (rec_job){win, name, nlen, n / 2, n};
+		(void)run_beside(c, rec_hash_run, &side, rec_hash_own, &own);
+		for (size_t j = 0; j < STEP && j < n && c->cap > 0; j++) {
+			if (win[j].named) {
+				slot_prefetch(c, win[j].fp);
+			}
+		}
+		for (size_t j = 0; j < n; j++) {
+			/* Ask for the slot a few records ahead. */
+			if (j + STEP < n && win[j + STEP].named &&
+			    c->cap > 0) {
+				slot_prefetch(c, win[j + STEP].fp);
+			}
+			match_record(c, name, &win[j]);
 		}
 	}
 	mdb_cursor_close(cur);
@@ -580,6 +704,7 @@ audit_verify(const char *dir, const note_verifier *log_key,
 	uint64_t size = 0;
 	size_t len;
 	itk_buf *note = NULL;
+	pending_rec *recs = NULL;
 	ctx c;
 	double t0 = now_s();
 	itk_err r;
@@ -588,6 +713,9 @@ audit_verify(const char *dir, const note_verifier *log_key,
 	memset(rep, 0, sizeof(*rep));
 	c.o = o;
 	c.rep = rep;
+	/* Two threads unless told otherwise or there is one CPU. */
+	c.two = (o == NULL || o->threads != 1) &&
+		sysconf(_SC_NPROCESSORS_ONLN) > 1;
 	if ((r = itk_crypto_init()) != ITK_OK) {
 		return r;
 	}
@@ -696,8 +824,12 @@ audit_verify(const char *dir, const note_verifier *log_key,
 	     i++) {
 		note_name(&c, always_logged[i], strlen(always_logged[i]));
 	}
+	if ((recs = calloc(WINDOW, sizeof(*recs))) == NULL) {
+		r = ITK_E_NOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < c.nnames; i++) {
-		if ((r = check_db(&c, c.names[i])) != ITK_OK) {
+		if ((r = check_db(&c, c.names[i], recs)) != ITK_OK) {
 			goto out;
 		}
 	}
@@ -711,6 +843,7 @@ out:
 		mdb_env_close(c.env);
 	}
 	map_release(c.map, c.cap);
+	free(recs);
 	itk_buf_free(note);
 	return r;
 }

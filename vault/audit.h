@@ -68,6 +68,9 @@ typedef struct {
 	 * its root. */
 	const uint8_t *seen;
 	size_t seen_len;
+	/* 0: hash on two threads when the machine has two CPUs or more
+	 * (docs/audit.md, "Measured"); 1: on the calling thread only. */
+	unsigned threads;
 } audit_opts;
 
 /*
