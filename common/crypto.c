@@ -6,6 +6,8 @@
 
 #include <sodium.h>
 
+#include "sha256.h"
+
 const size_t itk_pad_buckets[ITK_PAD_BUCKETS] = {
     512, 2048, 8192, 32768, 131072, ITK_PAD_MAX,
 };
@@ -15,9 +17,9 @@ static const char *const sig_contexts[ITK_SIG_CTX_COUNT] = {
     [ITK_SIG_RECEIPT] = "intake-v1 receipt",
     [ITK_SIG_OPERATOR] = "intake-v1 operator-request",
     [ITK_SIG_EXPORT] = "intake-v1 case-export",
+    [ITK_SIG_QUEUE_KEYS] = "intake-v1 queue-keys",
 };
 
-    [ITK_SIG_QUEUE_KEYS] = "intake-v1 queue-keys",
 itk_err
 itk_crypto_init(void)
 {
@@ -117,21 +119,22 @@ out:
 void
 itk_sha256(uint8_t out[static ITK_HASH_LEN], const void *data, size_t len)
 {
-	crypto_hash_sha256(out, data, len);
+	/* SHA-NI when the CPU has it, else libsodium (sha256.h). */
+	itk_sha256_digest(out, data, len);
 }
 
 uint32_t
 itk_intake_key_id(const uint8_t pk[static ITK_PK_LEN])
 {
 	static const char ctx[] = "intake-v1 key id";
-	crypto_hash_sha256_state st;
+	itk_sha256_state st;
 	uint8_t h[ITK_HASH_LEN];
 
 	/* sizeof(ctx) includes the NUL: that is the 0x00 separator. */
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const uint8_t *)ctx, sizeof(ctx));
-	crypto_hash_sha256_update(&st, pk, ITK_PK_LEN);
-	crypto_hash_sha256_final(&st, h);
+	itk_sha256_init(&st);
+	itk_sha256_update(&st, ctx, sizeof(ctx));
+	itk_sha256_update(&st, pk, ITK_PK_LEN);
+	itk_sha256_final(&st, h);
 	return itk_load_u32(h);
 }
 
