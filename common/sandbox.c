@@ -42,7 +42,14 @@
 #define GW  (1u << ITK_SANDBOX_GATEWAY)
 #define WC  (1u << ITK_SANDBOX_WORKER_CHILD)
 #define WM  (1u << ITK_SANDBOX_WORKER_MONITOR)
-#define ALL (GW | WC | WM)
+#define OP  (1u << ITK_SANDBOX_OPD)
+#define OK_ (1u << ITK_SANDBOX_OPD_KEYS)
+#define LD  (1u << ITK_SANDBOX_LOGD)
+#define ALL (GW | WC | WM | OP | OK_ | LD)
+/* The daemons that dial the gateway link and run nng threads. */
+#define NET (WC | OP | LD)
+/* The daemons that write an LMDB environment. */
+#define DB  (GW | WM | OP | LD)
 #define SAN (1u << 8) /* sanitizer builds only */
 
 /* Argument conditions a rule may carry. */
@@ -90,13 +97,13 @@ static const struct rule rules[] = {
     /* Threads and synchronisation. */
     {"futex", ALL, C_ANY, 0,
      "mutexes and condition variables (nng, LMDB robust mutexes)"},
-    {"clone", GW | WC, C_THREAD, 0,
+    {"clone", GW | NET, C_THREAD, 0,
      "nng may start threads; CLONE_THREAD only, never a process"},
-    {"clone3", GW | WC, C_ANY, ENOSYS,
+    {"clone3", GW | NET, C_ANY, ENOSYS,
      "flags cannot be inspected: ENOSYS makes glibc fall back to clone"},
-    {"set_robust_list", GW | WC, C_ANY, 0, "every new thread (glibc)"},
-    {"rseq", GW | WC, C_ANY, 0, "every new thread (glibc)"},
-    {"prctl", GW | WC, C_SET_NAME, 0, "nng names its threads"},
+    {"set_robust_list", GW | NET, C_ANY, 0, "every new thread (glibc)"},
+    {"rseq", GW | NET, C_ANY, 0, "every new thread (glibc)"},
+    {"prctl", GW | NET, C_SET_NAME, 0, "nng names its threads"},
     {"sched_yield", ALL, C_ANY, 0, "glibc and nng spin briefly"},
     {"exit", ALL, C_ANY, 0, "a thread ends"},
     {"exit_group", ALL, C_ANY, 0, "the process ends"},
@@ -113,64 +120,72 @@ static const struct rule rules[] = {
     {"rt_sigprocmask", ALL, C_ANY, 0, "signal masks around waits"},
     {"rt_sigreturn", ALL, C_ANY, 0, "return from a signal handler"},
     {"restart_syscall", ALL, C_ANY, 0, "a call interrupted by a signal"},
-    {"rt_sigtimedwait", GW | WC, C_ANY, 0,
+    {"rt_sigtimedwait", GW | WC | LD, C_ANY, 0,
      "a thread takes SIGTERM with sigwait()"},
     {"tgkill", ALL, C_SELF, 0, "abort() signals itself; own pid only"},
     {"kill", WM, C_CHILD, 0, "forward SIGTERM to the child; its pid only"},
-    {"wait4", WM, C_ANY, 0, "reap the child"},
+    {"wait4", WM | OP, C_ANY, 0,
+     "reap the child (monitor), the key reader (opd) at exit"},
     /* I/O on descriptors opened before the sandbox. */
     {"read", ALL, C_ANY, 0, "sockets, eventfd, monitor socket"},
     {"write", ALL, C_ANY, 0, "sockets, eventfd, log lines on stderr"},
     {"readv", ALL, C_ANY, 0, "nng framing"},
     {"writev", ALL, C_ANY, 0, "nng framing; LMDB writes pages"},
     {"close", ALL, C_ANY, 0, "connections end"},
-    {"fcntl", GW | WC, C_FD_FLAGS, 0,
+    {"fcntl", GW | NET | OK_, C_FD_FLAGS, 0,
      "nng makes new sockets non-blocking and close-on-exec"},
     /* LMDB (gateway spool, worker vault). */
-    {"pread64", GW | WM, C_ANY, 0, "LMDB reads the meta pages"},
-    {"pwrite64", GW | WM, C_ANY, 0, "LMDB writes pages and meta pages"},
-    {"pwritev", GW | WM, C_ANY, 0, "LMDB writes runs of pages"},
-    {"lseek", GW | WM, C_ANY, 0, "LMDB positions writev"},
-    {"fdatasync", GW | WM, C_ANY, 0, "LMDB commit: data then meta page"},
-    {"msync", GW | WM, C_ANY, 0,
+    {"pread64", DB, C_ANY, 0, "LMDB reads the meta pages"},
+    {"pwrite64", DB, C_ANY, 0, "LMDB writes pages and meta pages"},
+    {"pwritev", DB, C_ANY, 0, "LMDB writes runs of pages"},
+    {"lseek", DB | OK_, C_ANY, 0,
+     "LMDB positions writev; the key reader reads files"},
+    {"fdatasync", DB, C_ANY, 0, "LMDB commit: data then meta page"},
+    {"msync", DB, C_ANY, 0,
      "LMDB commit with a writable map: data then meta page"},
-    {"ftruncate", GW | WM, C_ANY, 0,
+    {"ftruncate", DB, C_ANY, 0,
      "LMDB with a writable map sizes the file to a map another process "
      "grew"},
-    {"fsync", GW | WM, C_ANY, 0, "LMDB commit on some file systems"},
-    {"fcntl", GW | WM, C_FD_LOCKS, 0, "LMDB reader-table locks"},
-    {"fstat", GW | WM, C_ANY, 0, "LMDB checks the file size"},
-    {"newfstatat", GW, C_ANY, 0,
+    {"fsync", DB, C_ANY, 0, "LMDB commit on some file systems"},
+    {"fcntl", DB, C_FD_LOCKS, 0, "LMDB reader-table locks"},
+    {"fstat", DB | OK_, C_ANY, 0,
+     "LMDB checks the file size; the key reader, its files"},
+    {"newfstatat", GW | OK_, C_ANY, 0,
      "fstat(); web_root files are looked up (gateway)"},
     /* Network (nng). */
-    {"epoll_wait", GW | WC, C_ANY, 0, "nng's poller"},
-    {"epoll_pwait", GW | WC, C_ANY, 0, "nng's poller"},
-    {"epoll_ctl", GW | WC, C_ANY, 0, "nng registers connections"},
-    {"accept", GW, C_ANY, 0, "HTTP and link connections"},
-    {"accept4", GW, C_ANY, 0, "HTTP and link connections"},
-    {"socket", WC, C_AF_UNIX, 0, "nng re-dials an ipc:// link"},
-    {"socket", WC, C_AF_INET, 0, "nng re-dials a tcp:// link"},
+    {"epoll_wait", GW | NET, C_ANY, 0, "nng's poller"},
+    {"epoll_pwait", GW | NET, C_ANY, 0, "nng's poller"},
+    {"epoll_ctl", GW | NET, C_ANY, 0, "nng registers connections"},
+    {"accept", GW | OP, C_ANY, 0,
+     "HTTP and link connections; operators (opd)"},
+    {"accept4", GW | OP, C_ANY, 0,
+     "HTTP and link connections; operators (opd)"},
+    {"socket", NET, C_AF_UNIX, 0, "nng re-dials an ipc:// link"},
+    {"socket", NET, C_AF_INET, 0, "nng re-dials a tcp:// link"},
     {"socket", GW, C_AF_INET, 0,
      "gateway/front.c relays each client to nng on 127.0.0.1"},
-    {"socket", WC | GW, C_AF_NETLINK, 0,
+    {"socket", NET | GW, C_AF_NETLINK, 0,
      "getaddrinfo(AI_ADDRCONFIG) asks the kernel for addresses "
      "(gateway: nng's WebSocket listener, each chat handshake)"},
-    {"connect", WC, C_ANY, 0, "nng re-dials the link"},
+    {"connect", NET, C_ANY, 0, "nng re-dials the link"},
     {"connect", GW, C_ANY, 0, "gateway/front.c: to nng on 127.0.0.1"},
-    {"bind", WC | GW, C_ANY, 0, "getaddrinfo's netlink socket"},
-    {"getsockopt", GW | WC, C_ANY, 0, "SO_ERROR, SO_PEERCRED (nng)"},
-    {"setsockopt", GW | WC, C_ANY, 0, "TCP_NODELAY, keep-alive (nng)"},
-    {"getsockname", GW | WC, C_ANY, 0, "nng and netlink addresses"},
-    {"getpeername", GW | WC, C_ANY, 0, "nng pipe addresses"},
-    {"shutdown", GW | WC, C_ANY, 0, "nng closes connections"},
-    {"sendmsg", GW | WC, C_ANY, 0, "nng sends"},
-    {"recvmsg", GW | WC, C_ANY, 0, "nng receives; netlink answers"},
-    {"sendto", GW | WC, C_ANY, 0, "send(); netlink request"},
-    {"recvfrom", GW | WC, C_ANY, 0, "recv() on sockets"},
+    {"bind", NET | GW, C_ANY, 0, "getaddrinfo's netlink socket"},
+    {"getsockopt", GW | NET, C_ANY, 0, "SO_ERROR, SO_PEERCRED (nng)"},
+    {"setsockopt", GW | NET, C_ANY, 0, "TCP_NODELAY, keep-alive (nng)"},
+    {"getsockname", GW | NET, C_ANY, 0, "nng and netlink addresses"},
+    {"getpeername", GW | NET, C_ANY, 0, "nng pipe addresses"},
+    {"shutdown", GW | NET, C_ANY, 0, "nng closes connections"},
+    {"sendmsg", GW | NET, C_ANY, 0, "nng sends"},
+    {"recvmsg", GW | NET, C_ANY, 0, "nng receives; netlink answers"},
+    {"sendto", GW | NET, C_ANY, 0, "send(); netlink request"},
+    {"recvfrom", GW | NET, C_ANY, 0, "recv() on sockets"},
     /* Files: the gateway serves web_root read-only; nothing else. */
     {"openat", GW, C_RDONLY, 0, "web_root files, read-only"},
     {"getdents64", GW, C_ANY, 0, "web_root directory index"},
-    {"unlink", GW, C_ANY, EACCES,
+    {"openat", OK_, C_RDONLY, 0,
+     "the key reader: keys_dir and operators/ headers, read-only"},
+    {"getdents64", OK_, C_ANY, 0, "the key reader lists operators/"},
+    {"unlink", GW | OP, C_ANY, EACCES,
      "nng removes its ipc socket file at close: refused, harmless "
      "(the next start replaces a stale file)"},
     /* Sanitizer runtimes only (see the top of this file). */
@@ -232,6 +247,12 @@ itk_sandbox_kind_name(itk_sandbox_kind kind)
 		return "worker-child";
 	case ITK_SANDBOX_WORKER_MONITOR:
 		return "worker-monitor";
+	case ITK_SANDBOX_OPD:
+		return "opd";
+	case ITK_SANDBOX_OPD_KEYS:
+		return "opd-keys";
+	case ITK_SANDBOX_LOGD:
+		return "logd";
 	case ITK_SANDBOX_KINDS:
 	default:
 		return "?";

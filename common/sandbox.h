@@ -26,19 +26,27 @@ typedef enum {
 	ITK_SANDBOX_WORKER_CHILD = 1,
 	/* intake-worker's monitor: intake keys, vault, monitor socket. */
 	ITK_SANDBOX_WORKER_MONITOR = 2,
-	ITK_SANDBOX_KINDS = 3,
+	/* intake-opd: its listener, the gateway link, the vault. */
+	ITK_SANDBOX_OPD = 3,
+	/* intake-opd's key-store reader: read-only files, its socket. */
+	ITK_SANDBOX_OPD_KEYS = 4,
+	/* intake-logd: the gateway link, the vault. */
+	ITK_SANDBOX_LOGD = 5,
+	ITK_SANDBOX_KINDS = 6,
 } itk_sandbox_kind;
 
 typedef struct {
 	/* Worker monitor: the child it may signal (kill(2) is allowed for
-	 * that pid only).  0 for the other kinds. */
+	 * that pid only).  0 for the other kinds (intake-opd reaps its key
+	 * reader but never signals it). */
 	pid_t child;
 } itk_sandbox_params;
 
 /* True when built with libseccomp (meson option 'seccomp'). */
 bool itk_sandbox_available(void);
 
-/* "gateway", "worker-child", "worker-monitor"; "?" for anything else. */
+/* "gateway", "worker-child", "worker-monitor", "opd", "opd-keys", "logd";
+ * "?" for anything else. */
 const char *itk_sandbox_kind_name(itk_sandbox_kind kind);
 
 /*

@@ -1399,6 +1399,35 @@ opd_operator_count(const opd *s)
 	return s->n_ops;
 }
 
+itk_err
+opd_set_operators(opd *s, const itk_key_info *ops, size_t n)
+{
+	itk_key_info *nw = NULL;
+	size_t k = 0;
+
+	if (n > OPERATORS_MAX) {
+		return ITK_E_FULL;
+	}
+	if ((nw = calloc(OPERATORS_MAX, sizeof(*nw))) == NULL) {
+		return ITK_E_NOMEM;
+	}
+	/* The same filter as opd_new. */
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i].kind == ITK_KEY_OPERATOR &&
+		    ops[i].role != ITK_ROLE_NONE) {
+			nw[k++] = ops[i];
+		}
+	}
+	if (k == 0) {
+		free(nw);
+		return ITK_E_NOT_FOUND; /* the old list stays */
+	}
+	free(s->ops);
+	s->ops = nw;
+	s->n_ops = k;
+	return ITK_OK;
+}
+
 static const itk_key_info *
 find_operator(const opd *s, const char *name)
 {

@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "err.h"
 #include "keyring.h"
+#include "keys.h"
 #include "triage.h"
 #include "vault.h"
 
@@ -43,6 +44,13 @@ itk_err opd_new(const opd_options *o, opd **out) ITK_WUR;
 void opd_free(opd *s);
 /* Number of operators known. */
 size_t opd_operator_count(const opd *s);
+/*
+ * Replaces the operators s knows by those of ops[0..n) that are operator
+ * keys with a role (as opd_new keeps), for a reload.  Returns ITK_OK;
+ * ITK_E_NOT_FOUND if none is left, ITK_E_FULL for more than the store may
+ * hold, ITK_E_NOMEM: then s keeps its list.  Call between requests.
+ */
+itk_err opd_set_operators(opd *s, const itk_key_info *ops, size_t n) ITK_WUR;
 
 /*
  * Handles one request received at time now (Unix seconds).  out always

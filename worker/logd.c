@@ -30,14 +30,15 @@
 #include "link.h"
 #include "log.h"
 #include "logpub.h"
+#include "privdrop.h"
+#include "sandbox.h"
 #include "tier.h"
 #include "vault.h"
 
 struct logd_cfg {
-	const char *link_url, *keys_dir, *keys_passphrase_file;
-	const char *vault_dir, *vault_key, *origin, *id;
-	itk_link_tls_files tls; /* tls+tcp:// link (linktls.h) */
-	uint64_t interval_ms, map_size;
+	wk_tier_config t; /* link, keys, vault, user/group (tier.h) */
+	const char *origin, *id;
+	uint64_t interval_ms;
 };
 
 /* Stopping: a signal thread (sigwait) sets this, wakes the main loop's
@@ -113,57 +114,16 @@ usage(FILE *f)
 	    "  worker_id             name on the link (default logd)\n");
 }
 
+/* logd's own keys (tier.h reads the common ones). */
 static itk_err
-load_config(const char *path, struct logd_cfg *w, itk_config **cfgp)
+read_own(itk_config *c, void *arg, char *err, size_t errlen)
 {
-	char err[256] = "";
-	itk_config *c = NULL;
-	itk_err r;
+	struct logd_cfg *w = arg;
 
-	if ((r = itk_config_load(path, &c, err, sizeof(err))) != ITK_OK) {
-		fprintf(stderr, "intake-logd: %s\n", err);
-		return r;
-	}
-	w->link_url = itk_config_str(c, "link_url", NULL);
-	w->keys_dir = itk_config_str(c, "keys_dir", NULL);
-	w->keys_passphrase_file =
-	    itk_config_str(c, "keys_passphrase_file", NULL);
-	w->vault_dir = itk_config_str(c, "vault_dir", NULL);
-	w->vault_key = itk_config_str(c, "vault_key", NULL);
 	w->origin = itk_config_str(c, "log_origin", NULL);
 	w->id = itk_config_str(c, "worker_id", "logd");
-	w->tls.url = w->link_url;
-	w->tls.cert = itk_config_str(c, "link_tls_cert", NULL);
-	w->tls.key = itk_config_str(c, "link_tls_key", NULL);
-	w->tls.ca = itk_config_str(c, "link_tls_ca", NULL);
-	w->tls.server_name = itk_config_str(c, "link_tls_server_name", NULL);
-	if ((r = itk_config_u64(c, "log_interval_ms", 2000, 100, 600000,
-				&w->interval_ms, err, sizeof(err))) !=
-		ITK_OK ||
-	    (r = itk_config_u64(c, "vault_map_size", 4ull << 30, 1ull << 20,
-				1ull << 40, &w->map_size, err, sizeof(err))) !=
-		ITK_OK ||
-	    (r = itk_config_check_unused(c, err, sizeof(err))) != ITK_OK) {
-		fprintf(stderr, "intake-logd: %s: %s\n", path, err);
-		itk_config_free(c);
-		return r;
-	}
-	if (w->link_url == NULL || w->keys_dir == NULL ||
-	    w->vault_dir == NULL || w->vault_key == NULL) {
-		fprintf(stderr,
-			"intake-logd: %s: link_url, keys_dir, "
-			"vault_dir and vault_key are required\n",
-			path);
-		itk_config_free(c);
-		return ITK_E_CONFIG;
-	}
-	if (itk_link_tls_check(&w->tls, true, err, sizeof(err)) != ITK_OK) {
-		fprintf(stderr, "intake-logd: %s: %s\n", path, err);
-		itk_config_free(c);
-		return ITK_E_CONFIG;
-	}
-	*cfgp = c;
-	return ITK_OK;
+	return itk_config_u64(c, "log_interval_ms", 2000, 100, 600000,
+			      &w->interval_ms, err, errlen);
 }
 
 int
@@ -171,6 +131,7 @@ main(int argc, char **argv)
 {
 	struct logd_cfg w = {0};
 	itk_config *cfg = NULL;
+	wk_tier_spec spec = {.own = read_own, .arg = &w};
 	char *pass = NULL;
 	vault *v = NULL;
 	wk_logpub *lp = NULL;
@@ -178,25 +139,17 @@ main(int argc, char **argv)
 	struct stopper st = {.mtx = PTHREAD_MUTEX_INITIALIZER,
 			     .cv = PTHREAD_COND_INITIALIZER};
 	pthread_t sigtid;
+	itk_privdrop_target pt;
+	char err[256] = "";
 	int sigt_running = 0;
 	int rc = 1;
 	itk_err r;
 
-	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return 0;
+	if ((rc = wk_tier_begin(argc, argv, "logd", usage, &spec, &w.t, &cfg,
+				&pt)) >= 0) {
+		return rc;
 	}
-	if (argc != 3 || strcmp(argv[1], "--config") != 0) {
-		usage(stderr);
-		return 2;
-	}
-	itk_log_init("logd");
-	if (itk_crypto_init() != ITK_OK) {
-		return 1;
-	}
-	if (load_config(argv[2], &w, &cfg) != ITK_OK) {
-		return 2;
-	}
+	rc = 1;
 	/* Before any thread exists, so that every thread inherits it. */
 	sigemptyset(&st.set);
 	sigaddset(&st.set, SIGTERM);
@@ -205,19 +158,19 @@ main(int argc, char **argv)
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if ((r = wk_daemon_passphrase(w.keys_passphrase_file, &pass)) !=
+	if ((r = wk_daemon_passphrase(w.t.keys_passphrase_file, &pass)) !=
 	    ITK_OK) {
 		itk_log_error("start.failed", "what=passphrase err=%s",
 			      itk_errname(r));
 		goto out;
 	}
-	if ((r = wk_vault_open_keyed(w.vault_dir, w.map_size, w.vault_key,
-				     pass, &v)) != ITK_OK) {
+	if ((r = wk_vault_open_keyed(w.t.vault_dir, w.t.map_size,
+				     w.t.vault_key, pass, &v)) != ITK_OK) {
 		itk_log_error("start.failed", "what=vault err=%s",
 			      itk_errname(r));
 		goto out;
 	}
-	if ((r = wk_logpub_new(v, w.keys_dir, pass, w.origin, w.interval_ms,
+	if ((r = wk_logpub_new(v, w.t.keys_dir, pass, w.origin, w.interval_ms,
 			       &lp)) != ITK_OK) {
 		itk_log_error("start.failed", "what=log_key err=%s",
 			      itk_errname(r));
@@ -225,22 +178,9 @@ main(int argc, char **argv)
 	}
 	itk_askpass_free(pass);
 	pass = NULL;
-	{
-		itk_link_tls *tls = NULL;
-		char err[256] = "";
-
-		if ((r = itk_link_tls_load(&w.tls, true, &tls, err,
-					   sizeof(err))) != ITK_OK) {
-			itk_log_error("start.failed",
-				      "what=link_tls err=\"%s\"", err);
-			goto out;
-		}
-		r = wk_link_new_tls(w.link_url, tls, &link);
-		itk_link_tls_free(tls); /* nng holds the parsed copy */
-	}
-	if (r != ITK_OK) {
-		itk_log_error("start.failed", "what=link err=%s",
-			      itk_errname(r));
+	if ((r = wk_tier_link_new(&w.t, &link, err, sizeof(err))) != ITK_OK) {
+		itk_log_error("start.failed", "what=link err=%s why=\"%s\"",
+			      itk_errname(r), err);
 		goto out;
 	}
 	st.link = link;
@@ -248,6 +188,13 @@ main(int argc, char **argv)
 		goto out;
 	}
 	sigt_running = 1;
+	/* Everything is open (log key, vault, link): drop, then the
+	 * allow-list, on every thread. */
+	if ((r = wk_tier_lock_down(&pt, ITK_SANDBOX_LOGD, NULL)) != ITK_OK) {
+		itk_log_error("start.failed", "what=lock_down err=%s",
+			      itk_errname(r));
+		goto out;
+	}
 	itk_log_info("logd.started", "interval_ms=%llu",
 		     (unsigned long long)w.interval_ms);
 	while (!atomic_load(&st.stopping)) {

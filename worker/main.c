@@ -45,18 +45,12 @@
 
 #define ACKS_MAX 4096u
 struct worker_cfg {
-	const char *link_url;
-	const char *keys_dir;
-	const char *keys_passphrase_file;
-	const char *vault_dir;
-	const char *vault_key;
+	wk_tier_config t; /* link, keys, vault, user/group (tier.h) */
 	const char *rules;
 	const char *id;
-	const char *user, *group, *child_user, *child_chroot;
-	itk_link_tls_files tls; /* read by the child, before it drops */
+	const char *child_user, *child_chroot;
 	uint64_t batch;
 	uint64_t wait_ms;
-	uint64_t map_size;
 };
 
 static atomic_int stopping;
@@ -139,71 +133,38 @@ usage(FILE *f)
 	    "                        with an ipc:// link_url)\n");
 }
 
+/* The worker's own keys (tier.h reads the common ones). */
 static itk_err
-load_config(const char *path, struct worker_cfg *w, itk_config **cfgp)
+read_own(itk_config *c, void *arg, char *err, size_t errlen)
 {
-	char err[256] = "";
-	itk_config *c = NULL;
+	struct worker_cfg *w = arg;
 	itk_err r;
 
-	if ((r = itk_config_load(path, &c, err, sizeof(err))) != ITK_OK) {
-		fprintf(stderr, "intake-worker: %s\n", err);
-		return r;
-	}
-	w->link_url = itk_config_str(c, "link_url", NULL);
-	w->keys_dir = itk_config_str(c, "keys_dir", NULL);
-	w->keys_passphrase_file =
-	    itk_config_str(c, "keys_passphrase_file", NULL);
-	w->vault_dir = itk_config_str(c, "vault_dir", NULL);
-	w->vault_key = itk_config_str(c, "vault_key", NULL);
 	w->rules = itk_config_str(c, "triage_rules", NULL);
 	w->id = itk_config_str(c, "worker_id", NULL);
-	w->user = itk_config_str(c, "user", NULL);
-	w->group = itk_config_str(c, "group", NULL);
 	w->child_user = itk_config_str(c, "child_user", NULL);
 	w->child_chroot = itk_config_str(c, "child_chroot", NULL);
-	w->tls.url = w->link_url;
-	w->tls.cert = itk_config_str(c, "link_tls_cert", NULL);
-	w->tls.key = itk_config_str(c, "link_tls_key", NULL);
-	w->tls.ca = itk_config_str(c, "link_tls_ca", NULL);
-	w->tls.server_name = itk_config_str(c, "link_tls_server_name", NULL);
 	if ((r = itk_config_u64(c, "batch_max", 64, 1, 1024, &w->batch, err,
-				sizeof(err))) != ITK_OK ||
-	    (r = itk_config_u64(c, "link_wait_ms", 1000, 100, 5000,
-				&w->wait_ms, err, sizeof(err))) != ITK_OK ||
-	    (r = itk_config_u64(c, "vault_map_size", 4ull << 30, 1ull << 20,
-				1ull << 40, &w->map_size, err, sizeof(err))) !=
-		ITK_OK ||
-	    (r = itk_config_check_unused(c, err, sizeof(err))) != ITK_OK) {
-		fprintf(stderr, "intake-worker: %s: %s\n", path, err);
-		itk_config_free(c);
+				errlen)) != ITK_OK) {
 		return r;
 	}
-	if (w->link_url == NULL || w->keys_dir == NULL ||
-	    w->vault_dir == NULL || w->vault_key == NULL) {
-		fprintf(stderr,
-			"intake-worker: %s: link_url, keys_dir, "
-			"vault_dir and vault_key are required\n",
-			path);
-		itk_config_free(c);
-		return ITK_E_CONFIG;
-	}
-	if (itk_link_tls_check(&w->tls, true, err, sizeof(err)) != ITK_OK) {
-		fprintf(stderr, "intake-worker: %s: %s\n", path, err);
-		itk_config_free(c);
-		return ITK_E_CONFIG;
-	}
-	/* The chroot would hide the socket path from the child's re-dials. */
+	return itk_config_u64(c, "link_wait_ms", 1000, 100, 5000, &w->wait_ms,
+			      err, errlen);
+}
+
+/* The chroot would hide the socket path from the child's re-dials. */
+static itk_err
+check_own(void *arg, const wk_tier_config *t, char *err, size_t errlen)
+{
+	const struct worker_cfg *w = arg;
+
 	if (w->child_chroot != NULL &&
-	    strncmp(w->link_url, "ipc://", 6) == 0) {
-		fprintf(stderr,
-			"intake-worker: %s: child_chroot cannot be "
-			"used with an ipc:// link_url\n",
-			path);
-		itk_config_free(c);
+	    strncmp(t->link_url, "ipc://", 6) == 0) {
+		snprintf(
+		    err, errlen,
+		    "child_chroot cannot be used with an ipc:// link_url");
 		return ITK_E_CONFIG;
 	}
-	*cfgp = c;
 	return ITK_OK;
 }
 
@@ -357,8 +318,8 @@ child_main(const struct worker_cfg *w, const char *wid, int mon,
 	itk_log_init("worker-child");
 	scrub_env();
 	(void)prctl(PR_SET_NAME, "intake-wk-child", 0, 0, 0);
-	if ((r = itk_link_tls_load(&w->tls, true, &tls, err, sizeof(err))) !=
-	    ITK_OK) {
+	if ((r = itk_link_tls_load(&w->t.link_tls, true, &tls, err,
+				   sizeof(err))) != ITK_OK) {
 		itk_log_error("start.failed",
 			      "what=link_tls err=%s why=\"%s\"",
 			      itk_errname(r), err);
@@ -379,7 +340,7 @@ child_main(const struct worker_cfg *w, const char *wid, int mon,
 	if (pthread_sigmask(SIG_BLOCK, &sigt.set, NULL) != 0) {
 		goto out;
 	}
-	r = wk_link_new_tls(w->link_url, tls, &link);
+	r = wk_link_new_tls(w->t.link_url, tls, &link);
 	itk_link_tls_free(tls); /* nng holds the parsed copy */
 	tls = NULL;
 	if (r != ITK_OK) {
@@ -440,13 +401,13 @@ monitor_main(const struct worker_cfg *w, const char *wid, int mon,
 	itk_err r;
 
 	(void)prctl(PR_SET_NAME, "intake-wk-mon", 0, 0, 0);
-	if ((r = wk_daemon_passphrase(w->keys_passphrase_file, &pass)) !=
+	if ((r = wk_daemon_passphrase(w->t.keys_passphrase_file, &pass)) !=
 	    ITK_OK) {
 		itk_log_error("start.failed", "what=passphrase err=%s",
 			      itk_errname(r));
 		goto out;
 	}
-	if ((r = wk_keyring_load(w->keys_dir, pass, &keys)) != ITK_OK) {
+	if ((r = wk_keyring_load(w->t.keys_dir, pass, &keys)) != ITK_OK) {
 		itk_log_error("start.failed", "what=intake_keys err=%s",
 			      itk_errname(r));
 		goto out;
@@ -462,8 +423,8 @@ monitor_main(const struct worker_cfg *w, const char *wid, int mon,
 		fprintf(stderr, "intake-worker: %s\n", err);
 		goto out;
 	}
-	if ((r = wk_vault_open_keyed(w->vault_dir, w->map_size, w->vault_key,
-				     pass, &v)) != ITK_OK) {
+	if ((r = wk_vault_open_keyed(w->t.vault_dir, w->t.map_size,
+				     w->t.vault_key, pass, &v)) != ITK_OK) {
 		itk_log_error("start.failed", "what=vault err=%s",
 			      itk_errname(r));
 		goto out;
@@ -512,6 +473,7 @@ main(int argc, char **argv)
 {
 	struct worker_cfg w = {0};
 	itk_config *cfg = NULL;
+	wk_tier_spec spec = {.own = read_own, .arg = &w, .check = check_own};
 	itk_privdrop_target mon_t, child_t;
 	char wid[64];
 	struct sigaction sa;
@@ -519,22 +481,11 @@ main(int argc, char **argv)
 	int rc = 1;
 	pid_t pid;
 
-	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return 0;
+	if ((rc = wk_tier_begin(argc, argv, "worker", usage, &spec, &w.t, &cfg,
+				&mon_t)) >= 0) {
+		return rc;
 	}
-	if (argc != 3 || strcmp(argv[1], "--config") != 0) {
-		usage(stderr);
-		return 2;
-	}
-	itk_log_init("worker");
-	if (itk_crypto_init() != ITK_OK) {
-		itk_log_error("start.failed", "what=libsodium");
-		return 1;
-	}
-	if (load_config(argv[2], &w, &cfg) != ITK_OK) {
-		return 2;
-	}
+	rc = 1;
 	if (w.id == NULL) {
 		snprintf(wid, sizeof(wid), "worker-%ld", (long)getpid());
 	} else {
@@ -542,11 +493,9 @@ main(int argc, char **argv)
 	}
 	/* Both processes: no core, no ptrace by our uid; ids resolved
 	 * while /etc/passwd is readable. */
-	if (itk_privdrop_harden() != ITK_OK ||
-	    itk_privdrop_resolve(w.user, w.group, &mon_t) != ITK_OK ||
-	    itk_privdrop_resolve(w.child_user != NULL ? w.child_user : w.user,
-				 w.child_user != NULL ? NULL : w.group,
-				 &child_t) != ITK_OK) {
+	if (itk_privdrop_resolve(
+		w.child_user != NULL ? w.child_user : w.t.user,
+		w.child_user != NULL ? NULL : w.t.group, &child_t) != ITK_OK) {
 		rc = 2;
 		goto out;
 	}
