@@ -14,6 +14,12 @@ cd "$(dirname "$0")/.."
 src=$PWD
 vendor=$src/web/vendor
 
+# Node trusts only its own CA list; the machine's (where a site adds the
+# CA of its TLS-inspecting proxy) is the one to honour.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
+
 npm_ci() { # dir
   (cd "$1" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 }
