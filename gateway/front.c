@@ -49,6 +49,7 @@
 #define FRONT_REJECT_MAX 512u
 #define ANSWER_HEAD_MAX  384u
 #define RETRY_BUSY       1u
+#define ACCEPT_BATCH     4u /* per wake-up: the others' turn next */
 
 #define SUBMIT_PATH    "/v1/submissions"
 #define KEYS_PATH      "/v1/keys"
@@ -100,14 +101,18 @@ struct conn {
 	struct lreq *lr; /* S_LBODY, S_LWAIT */
 };
 
-/* One event thread with its own epoll set and listening socket
- * (SO_REUSEPORT: the kernel spreads connections over the shards). */
+/* One event thread with its own epoll set.  All shards wait on the one
+ * listening socket (EPOLLEXCLUSIVE: a new connection wakes one of them)
+ * and each takes a few connections per wake-up, so an idle shard gets
+ * the next ones. */
 struct shard {
 	gw_front *fr;
 	gw_front_opts o;
-	int lfd, efd, wfd, cfd, spare;
+	int lfd; /* the front's, not owned */
+	int efd, wfd, cfd, spare;
 	struct ep lev, wev, dev;
 	pthread_t thr;
+	uint64_t accepted;
 	bool started;
 	atomic_bool *stop;
 	atomic_size_t *n; /* connections of all shards */
@@ -126,6 +131,7 @@ struct shard {
 
 struct gw_front {
 	gw_front_opts o;
+	int lfd;
 	atomic_bool stop;
 	atomic_size_t n;
 	size_t nshards;
@@ -1177,7 +1183,7 @@ on_backend(struct shard *f, struct conn *c, uint64_t now)
 static void
 accept_all(struct shard *f, uint64_t now)
 {
-	for (;;) {
+	for (unsigned k = 0; k < ACCEPT_BATCH; k++) {
 		struct epoll_event ev;
 		struct conn *c;
 		int fd =
@@ -1239,6 +1245,7 @@ accept_all(struct shard *f, uint64_t now)
 			continue;
 		}
 		c->cmask = EPOLLIN;
+		f->accepted++;
 		c->next = f->head;
 		if (f->head != NULL) {
 			f->head->prev = c;
@@ -1319,20 +1326,14 @@ loop(void *arg)
 
 /* ------------------------------------------------------------- public */
 
-/*
- * Binds one listening socket of url.  port: 0 = url's; else this port
- * (the shards after the first take the port the first one got, which
- * matters when the url asks for port 0).
- */
 static itk_err
-bind_listen(struct shard *f, const char *url, uint16_t port, bool reuseport)
+bind_listen(gw_front *fr, const char *url)
 {
 	struct addrinfo hints = {.ai_flags = AI_PASSIVE,
 				 .ai_socktype = SOCK_STREAM};
 	struct addrinfo *ai = NULL;
 	nng_url *u = NULL;
 	const char *host;
-	char pnum[8];
 	int one = 1;
 	itk_err r = ITK_E_CONFIG;
 
@@ -1340,21 +1341,17 @@ bind_listen(struct shard *f, const char *url, uint16_t port, bool reuseport)
 		goto out;
 	}
 	host = u->u_hostname[0] != '\0' ? u->u_hostname : NULL;
-	if (snprintf(pnum, sizeof(pnum), "%u", (unsigned)port) <= 0 ||
-	    getaddrinfo(host, port != 0 ? pnum : u->u_port, &hints, &ai) !=
-		0) {
+	if (getaddrinfo(host, u->u_port, &hints, &ai) != 0) {
 		goto out;
 	}
 	r = ITK_E_NET;
-	f->lfd = socket(ai->ai_family,
-			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (f->lfd < 0 ||
-	    setsockopt(f->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) !=
+	fr->lfd = socket(ai->ai_family,
+			 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fr->lfd < 0 ||
+	    setsockopt(fr->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) !=
 		0 ||
-	    (reuseport && setsockopt(f->lfd, SOL_SOCKET, SO_REUSEPORT, &one,
-				     sizeof(one)) != 0) ||
-	    bind(f->lfd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-	    listen(f->lfd, 512) != 0) {
+	    bind(fr->lfd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+	    listen(fr->lfd, 512) != 0) {
 		itk_log_error("front.listen", "url=%s err=\"%s\"", url,
 			      strerror(errno));
 		goto out;
@@ -1370,36 +1367,17 @@ out:
 	return r;
 }
 
-/* The port a shard's socket is bound to; 0 if unknown. */
-static uint16_t
-bound_port(const struct shard *f)
-{
-	struct sockaddr_storage ss;
-	socklen_t l = sizeof(ss);
-
-	if (getsockname(f->lfd, (struct sockaddr *)&ss, &l) != 0) {
-		return 0;
-	}
-	if (ss.ss_family == AF_INET) {
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	}
-	if (ss.ss_family == AF_INET6) {
-		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	}
-	return 0;
-}
-
 static itk_err
-shard_init(gw_front *fr, struct shard *f, uint16_t port, bool reuseport)
+shard_init(gw_front *fr, struct shard *f)
 {
 	struct epoll_event ev;
-	itk_err r;
 
 	f->fr = fr;
 	f->o = fr->o;
 	f->stop = &fr->stop;
 	f->n = &fr->n;
-	f->lfd = f->efd = f->wfd = f->cfd = f->spare = -1;
+	f->lfd = fr->lfd;
+	f->efd = f->wfd = f->cfd = f->spare = -1;
 	atomic_init(&f->self_set, false);
 	if (pthread_mutex_init(&f->mtx, NULL) != 0) {
 		return ITK_E_NOMEM;
@@ -1412,20 +1390,19 @@ shard_init(gw_front *fr, struct shard *f, uint16_t port, bool reuseport)
 	f->lev.which = W_LISTEN;
 	f->wev.which = W_STOP;
 	f->dev.which = W_DONE;
-	if ((r = bind_listen(f, fr->o.listen, port, reuseport)) != ITK_OK) {
-		return r;
-	}
 	if ((f->efd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    (f->wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
 	    (f->cfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
 	    (f->spare = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
 		return ITK_E_NET;
 	}
-	ev.events = EPOLLIN;
+	/* EPOLLEXCLUSIVE: a connection wakes one waiting shard, not all. */
+	ev.events = EPOLLIN | (fr->o.threads == 1 ? 0u : EPOLLEXCLUSIVE);
 	ev.data.ptr = &f->lev;
 	if (epoll_ctl(f->efd, EPOLL_CTL_ADD, f->lfd, &ev) != 0) {
 		return ITK_E_NET;
 	}
+	ev.events = EPOLLIN;
 	ev.data.ptr = &f->wev;
 	if (epoll_ctl(f->efd, EPOLL_CTL_ADD, f->wfd, &ev) != 0) {
 		return ITK_E_NET;
@@ -1468,9 +1445,6 @@ shard_fini(struct shard *f)
 		lr = nx;
 	}
 	reap(f);
-	if (f->lfd >= 0) {
-		close(f->lfd);
-	}
 	if (f->efd >= 0) {
 		close(f->efd);
 	}
@@ -1483,7 +1457,7 @@ shard_fini(struct shard *f)
 	if (f->spare >= 0) {
 		close(f->spare);
 	}
-	f->lfd = f->efd = f->wfd = f->cfd = f->spare = -1;
+	f->efd = f->wfd = f->cfd = f->spare = -1;
 	pthread_cond_destroy(&f->cv);
 	pthread_mutex_destroy(&f->mtx);
 }
@@ -1493,7 +1467,6 @@ gw_front_start(const gw_front_opts *o, gw_front **out)
 {
 	gw_front *fr;
 	size_t want = o->threads;
-	uint16_t port = 0;
 	itk_err r = ITK_E_NOMEM;
 
 	if (o->max_conns == 0 || o->max_header < 256 ||
@@ -1515,15 +1488,15 @@ gw_front_start(const gw_front_opts *o, gw_front **out)
 		return ITK_E_NOMEM;
 	}
 	fr->o = *o;
+	fr->o.threads = want;
+	fr->lfd = -1;
 	atomic_init(&fr->stop, false);
 	atomic_init(&fr->n, 0);
+	if ((r = bind_listen(fr, o->listen)) != ITK_OK) {
+		goto fail;
+	}
 	for (size_t i = 0; i < want; i++) {
-		struct shard *f = &fr->sh[i];
-		if ((r = shard_init(fr, f, port, want > 1)) != ITK_OK) {
-			goto fail;
-		}
-		if (i == 0 && (port = bound_port(f)) == 0) {
-			r = ITK_E_NET;
+		if ((r = shard_init(fr, &fr->sh[i])) != ITK_OK) {
 			goto fail;
 		}
 	}
@@ -1555,7 +1528,12 @@ gw_front_free(gw_front *fr)
 	}
 	atomic_store(&fr->stop, true);
 	for (size_t i = 0; i < fr->nshards; i++) {
+		itk_log_debug("front.thread", "n=%zu accepted=%llu", i,
+			      (unsigned long long)fr->sh[i].accepted);
 		shard_fini(&fr->sh[i]);
+	}
+	if (fr->lfd >= 0) {
+		close(fr->lfd);
 	}
 	free(fr);
 }
@@ -1569,5 +1547,18 @@ gw_front_conns(const gw_front *f)
 uint16_t
 gw_front_port(const gw_front *f)
 {
-	return f == NULL || f->nshards == 0 ? 0 : bound_port(&f->sh[0]);
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
+
+	if (f == NULL || f->lfd < 0 ||
+	    getsockname(f->lfd, (struct sockaddr *)&ss, &l) != 0) {
+		return 0;
+	}
+	if (ss.ss_family == AF_INET) {
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	}
+	if (ss.ss_family == AF_INET6) {
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	return 0;
 }

@@ -21,8 +21,8 @@
  * (gw_metrics_reject) and answered with an intake.v1.Error body.
  *
  * The work is spread over `threads` event threads (one per core by
- * default), each with its own epoll set and its own listening socket on
- * the same address (SO_REUSEPORT).
+ * default), each with its own epoll set and its own connections, all
+ * waiting on the one listening socket (EPOLLEXCLUSIVE).
  *
  * Served here, without nng (when opts.submit is set): POST
  * /v1/submissions (the body goes to gw_submit_handle; the answer is
@@ -64,9 +64,9 @@ typedef struct {
 	bool (*enter)(void *gate);
 	void (*leave)(void *gate);
 	void *gate;
-	/* Event threads, each with its own SO_REUSEPORT socket and its
-	 * share of the connections; 0 = one per online CPU, at most
-	 * GW_FRONT_THREADS_DEFAULT_MAX (at most 8 when given). */
+	/* Event threads, each with its share of the connections; 0 = one
+	 * per online CPU, at most GW_FRONT_THREADS_DEFAULT_MAX (at most 8
+	 * when given). */
 	size_t threads;
 } gw_front_opts;
 
