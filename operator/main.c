@@ -397,7 +397,12 @@ main(int argc, char **argv)
 			      itk_errname(r));
 		goto out;
 	}
-	if ((r = wk_keyring_load(w.t.keys_dir, pass, &ring)) != ITK_OK) {
+	/* Without intake keys the service reads copies under queue keys
+	 * only (docs/vault.md): opd_new then needs the queue-keys file. */
+	r = wk_keyring_load(w.t.keys_dir, pass, &ring);
+	if (r == ITK_E_NOT_FOUND) {
+		ring = NULL;
+	} else if (r != ITK_OK) {
 		itk_log_error("start.failed", "what=intake_keys err=%s",
 			      itk_errname(r));
 		goto out;
@@ -417,6 +422,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	memset(&oo, 0, sizeof(oo));
+	oo.keys_passphrase = pass; /* service.key; freed after opd_new */
 	oo.keys_dir = w.t.keys_dir;
 	oo.v = v;
 	oo.ring = ring;

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -21,6 +22,8 @@
 #include "opwire.h"
 #include "ops.h"
 #include "process.h"
+#include "qgrants.h"
+#include "qkeys.h"
 #include "reply.h"
 #include "wire.h"
 
@@ -30,11 +33,23 @@
 #define SEARCH_LIMIT_MAX   1000u
 #define PHONE_PLAIN_MAX    (ITK_OP_TEXT_MAX + 16u * 1024u)
 #define DEFAULT_APPROVAL_S 3600u
+/* What a note under a case key the request cannot open shows. */
+#define SEALED_NOTE                                                           \
+	"(sealed: under the case key of a queue key this "                    \
+	"request does not carry)"
 
 struct opd {
 	opd_options o;
 	itk_key_info *ops;
 	size_t n_ops;
+	/* Queue keys (docs/vault.md): on when the key store holds a signed
+	 * queue-keys file.  svc: the service key pair, pk || sk,
+	 * sodium_malloc'd. */
+	bool qkeys;
+	uint8_t *svc;
+	/* The verified key bundle: the intake public key phone intake seals
+	 * to when the service holds no intake secret key. */
+	itk_pb_key_bundle_body *bundle;
 };
 
 /* ------------------------------------------------------------ arena */
@@ -139,6 +154,12 @@ typedef struct {
 	const char *refusal; /* message for a refusal */
 	arena a;
 	itk_pb_op_response_body resp;
+	/* The request's queue keys, sodium_malloc'd, wiped after it. */
+	vault_qsecret *qk;
+	size_t nqk;
+	itk_buf *copy_ct; /* phone intake: the copy's ciphertext */
+	uint8_t *copy_mk; /* its message key, sodium_malloc'd */
+	uint8_t copy_nonce[VAULT_COPY_NONCE];
 	/* reply */
 	wk_reply reply;
 	bool have_reply;
@@ -292,7 +313,9 @@ push_note(const vault_note_view *nv, void *arg)
 	n->at = nv->at;
 	n->author = arena_str(&c->a, nv->author, strlen(nv->author));
 	n->kind = nv->kind == VAULT_NOTE_REPLY ? "reply" : "note";
-	n->text = arena_str(&c->a, nv->text, strlen(nv->text));
+	n->text = nv->sealed
+		      ? arena_str(&c->a, SEALED_NOTE, sizeof(SEALED_NOTE) - 1)
+		      : arena_str(&c->a, nv->text, strlen(nv->text));
 	if (n->author == NULL || n->text == NULL) {
 		return ITK_E_NOMEM;
 	}
@@ -381,10 +404,22 @@ push_message(const vault_message_view *m, void *arg)
 		return ITK_E_NOMEM;
 	}
 	/* A message whose key is gone is shown as such, not as an error:
-	 * the rest of the thread still matters. */
-	if (c->s->o.ring != NULL &&
-	    wk_keyring_open(c->s->o.ring, m->intake_key_id, m->sealed,
-			    m->sealed_len, plain) == ITK_OK &&
+	 * the rest of the thread still matters.  Its copy under the queue
+	 * key first (the request's keys), then the intake key, if this
+	 * service holds one. */
+	r = vault_ops_copy_open(c->s->o.v, m->submission_id, c->qk, c->nqk,
+				plain, NULL, NULL);
+	if (r == ITK_E_NOMEM) {
+		goto out;
+	}
+	if (r != ITK_OK) {
+		itk_buf_reset(plain);
+		r = c->s->o.ring != NULL
+			? wk_keyring_open(c->s->o.ring, m->intake_key_id,
+					  m->sealed, m->sealed_len, plain)
+			: ITK_E_KEY_UNKNOWN;
+	}
+	if (r == ITK_OK &&
 	    itk_wire_inner_decode(itk_buf_ptr(plain), itk_buf_len(plain),
 				  &in) == ITK_OK) {
 		if ((r = fill_thread(c, tm, in)) != ITK_OK) {
@@ -498,13 +533,69 @@ post_show(req_ctx *c)
 	const uint8_t *id = c->case_id;
 	itk_err r;
 
+	uint8_t *dek = NULL;
+	bool have_dek = false;
+
 	if ((r = post_case(c)) != ITK_OK ||
 	    (r = vault_ops_case_messages(c->s->o.v, id, push_message, c)) !=
-		ITK_OK ||
-	    (r = vault_ops_notes(c->s->o.v, id, push_note, c)) != ITK_OK) {
+		ITK_OK) {
+		return r;
+	}
+	/* Notes under the case's data key open with the request's queue
+	 * keys; without them they are listed as sealed. */
+	if (c->nqk > 0) {
+		if ((dek = sodium_malloc(VAULT_MK_LEN)) == NULL) {
+			return ITK_E_NOMEM;
+		}
+		have_dek = vault_ops_case_key(c->s->o.v, id, c->qk, c->nqk,
+					      dek) == ITK_OK;
+	}
+	r = vault_ops_notes_dek(c->s->o.v, id, have_dek ? dek : NULL,
+				push_note, c);
+	if (dek != NULL) {
+		sodium_free(dek); /* wipes */
+	}
+	if (r != ITK_OK) {
 		return r;
 	}
 	return vault_ops_history(c->s->o.v, id, push_action, c);
+}
+
+/*
+ * Stores the request's text as a note of the case.  With queue keys, under
+ * the case's data key (drawn at the first note and sealed to the case's
+ * queue key): always when this service holds no intake key, else when
+ * the request carries queue keys.  Under the vault key otherwise, or when
+ * the case's queue has no key yet.
+ */
+static itk_err
+note_put(req_ctx *c, vault_note_kind kind)
+{
+	uint8_t *dek = NULL;
+	itk_err r;
+
+	if (!c->s->qkeys || (c->s->o.ring != NULL && c->nqk == 0)) {
+		return vault_op_note(c->o, c->case_id, c->now, &c->who, kind,
+				     c->rq->text);
+	}
+	if ((dek = sodium_malloc(VAULT_MK_LEN)) == NULL) {
+		return ITK_E_NOMEM;
+	}
+	r = vault_op_case_key(c->o, c->case_id, c->qk, c->nqk, true, dek);
+	if (r == ITK_E_NOT_FOUND) {
+		/* No key for the case's queue: as before queue keys. */
+		r = vault_op_note(c->o, c->case_id, c->now, &c->who, kind,
+				  c->rq->text);
+	} else if (r == ITK_OK) {
+		r = vault_op_note_dek(c->o, c->case_id, c->now, &c->who, kind,
+				      c->rq->text, dek);
+	} else if (r == ITK_E_KEY_UNKNOWN || r == ITK_E_DECRYPT) {
+		c->refusal =
+		    "the case's key is not among this request's queue "
+		    "keys";
+	}
+	sodium_free(dek); /* wipes */
+	return r;
 }
 
 /* Seals the reply before the transaction: sealing needs the contact
@@ -544,8 +635,7 @@ txn_reply(req_ctx *c)
 		 c->o, c->case_id, c->reply.reply_id, c->reply.posted_at,
 		 itk_buf_ptr(c->reply.sealed),
 		 itk_buf_len(c->reply.sealed))) != ITK_OK ||
-	    (r = vault_op_note(c->o, c->case_id, c->now, &c->who,
-			       VAULT_NOTE_REPLY, c->rq->text)) != ITK_OK) {
+	    (r = note_put(c, VAULT_NOTE_REPLY)) != ITK_OK) {
 		return r;
 	}
 	itk_hex(hex, c->reply.reply_id, VAULT_ID_LEN);
@@ -561,8 +651,7 @@ txn_note(req_ctx *c)
 		c->refusal = "empty note";
 		return ITK_E_MISSING;
 	}
-	return vault_op_note(c->o, c->case_id, c->now, &c->who,
-			     VAULT_NOTE_INTERNAL, c->rq->text);
+	return note_put(c, VAULT_NOTE_INTERNAL);
 }
 
 static itk_err
@@ -590,9 +679,27 @@ txn_move(req_ctx *c)
 		c->refusal = "the case is closed";
 		return ITK_E_RANGE;
 	}
+	if ((r = vault_op_move(c->o, c->case_id, c->queue)) != ITK_OK) {
+		return r;
+	}
+	/* The case's keys follow it: every wrap the request's keys open is
+	 * sealed again to the new queue's key (docs/vault.md). */
+	if (c->s->qkeys) {
+		size_t moved = 0, left = 0;
+		if ((r = vault_op_rewrap_case(c->o, c->case_id, c->queue,
+					      c->qk, c->nqk, &moved, &left)) !=
+		    ITK_OK) {
+			return r;
+		}
+		snprintf(c->detail, sizeof(c->detail),
+			 "%s->%s rewrapped=%zu left=%zu",
+			 itk_queue_name(cv.queue), itk_queue_name(c->queue),
+			 moved, left);
+		return ITK_OK;
+	}
 	snprintf(c->detail, sizeof(c->detail), "%s->%s",
 		 itk_queue_name(cv.queue), itk_queue_name(c->queue));
-	return vault_op_move(c->o, c->case_id, c->queue);
+	return ITK_OK;
 }
 
 static itk_err
@@ -673,10 +780,32 @@ post_search(req_ctx *c)
 	return vault_ops_search(c->s->o.v, &s, push_found, c);
 }
 
+/* The intake key phone intake seals to: the keyring's current key, or
+ * without one the bundle's (public keys only). */
+static itk_err
+phone_intake_key(req_ctx *c, uint32_t *kid, uint8_t pk[ITK_PK_LEN])
+{
+	const Intake__V1__IntakeKey *k;
+
+	if (c->s->o.ring != NULL) {
+		return wk_keyring_current(c->s->o.ring, c->now, kid, pk);
+	}
+	if (c->s->bundle == NULL ||
+	    (k = itk_bundle_current_intake_key(c->s->bundle, c->now)) ==
+		NULL ||
+	    k->public_key.len != ITK_PK_LEN) {
+		return ITK_E_KEY_EXPIRED;
+	}
+	*kid = k->key_id;
+	memcpy(pk, k->public_key.data, ITK_PK_LEN);
+	return ITK_OK;
+}
+
 /*
  * A case taken by phone: an InnerMessage (channel PHONE) sealed to the
  * current intake key, triaged like any other, committed through
- * vault_commit.  The vault holds only ciphertext, as for web cases.
+ * vault_commit.  The vault holds only ciphertext, as for web cases; with
+ * queue keys it also holds the copy under the case's queue key.
  */
 static itk_err
 pre_phone(req_ctx *c)
@@ -692,9 +821,7 @@ pre_phone(req_ctx *c)
 		c->refusal = "phone-intake needs the caller's message";
 		return ITK_E_MISSING;
 	}
-	if (c->s->o.ring == NULL ||
-	    (r = wk_keyring_current(c->s->o.ring, c->now, &kid, pk)) !=
-		ITK_OK) {
+	if ((r = phone_intake_key(c, &kid, pk)) != ITK_OK) {
 		c->refusal = "no current intake key";
 		return ITK_E_KEY_EXPIRED;
 	}
@@ -737,6 +864,24 @@ pre_phone(req_ctx *c)
 		c->msg.language = l >= 0 ? (itk_lang)l : t.language;
 	}
 	c->msg.channel = INTAKE__V1__CHANNEL__CHANNEL_PHONE;
+	/* The copy under the queue key, written directly: the service has
+	 * the plaintext in hand (vault_commit wraps its key). */
+	if (c->s->qkeys) {
+		if ((c->copy_mk = sodium_malloc(VAULT_MK_LEN)) == NULL ||
+		    (c->copy_ct = itk_buf_new(ITK_PAD_MAX + VAULT_COPY_TAG)) ==
+			NULL ||
+		    (r = vault_copy_seal(
+			 c->msg.submission_id, itk_buf_ptr(plain),
+			 itk_buf_len(plain), c->copy_mk, c->copy_nonce,
+			 c->copy_ct)) != ITK_OK) {
+			r = r == ITK_OK ? ITK_E_NOMEM : r;
+			goto out;
+		}
+		c->msg.copy_key = c->copy_mk;
+		c->msg.copy_nonce = c->copy_nonce;
+		c->msg.copy_ct = itk_buf_ptr(c->copy_ct);
+		c->msg.copy_ct_len = itk_buf_len(c->copy_ct);
+	}
 	/* The new case's id is its first submission id. */
 	memcpy(c->case_id, c->msg.submission_id, VAULT_ID_LEN);
 	c->has_case = true;
@@ -1327,6 +1472,156 @@ command_name(Intake__V1__OperatorCommand cmd)
 
 /* ------------------------------------------------------------ service */
 
+/*
+ * Queue keys: with a queue-keys file in the key store, its signature is
+ * checked against the store's org.pub, the queue public keys go into the
+ * vault (for the workers' copies), and the service key must be the one
+ * the file names.  Without the file the service runs as before (intake
+ * keys only).  The bundle is read for phone intake without intake keys.
+ */
+static itk_err
+load_queue_keys(opd *s)
+{
+	char path[4096];
+	uint8_t org[ITK_SIGN_PK_LEN];
+	itk_qgrants *g = NULL;
+	itk_secret_key *svc = NULL;
+	itk_buf *b = NULL;
+	vault_qkey *qk = NULL;
+	size_t added = 0;
+	int n;
+	itk_err r;
+
+	n = snprintf(path, sizeof(path), "%s/org.pub", s->o.keys_dir);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		return ITK_E_TOO_BIG;
+	}
+	if (itk_org_pub_load(path, org) != ITK_OK) {
+		return ITK_OK; /* no org key here: neither bundle nor keys */
+	}
+	if (itk_keystore_read_bundle(s->o.keys_dir, &b) == ITK_OK &&
+	    itk_bundle_verify(itk_buf_ptr(b), itk_buf_len(b), org,
+			      &s->bundle) != ITK_OK) {
+		s->bundle = NULL;
+	}
+	itk_buf_free(b);
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		return ITK_E_NOMEM;
+	}
+	r = itk_qgrants_load(s->o.keys_dir, org, g);
+	if (r == ITK_E_NOT_FOUND) {
+		r = ITK_OK; /* queue keys not set up: checks only */
+		goto out;
+	}
+	if (r != ITK_OK) {
+		itk_log_error("queue_keys.load_failed", "err=%s",
+			      itk_errname(r));
+		goto out;
+	}
+	if ((r = itk_keystore_load_key(s->o.keys_dir, ITK_KEY_SERVICE,
+				       s->o.keys_passphrase, &svc)) !=
+	    ITK_OK) {
+		itk_log_error("service_key.load_failed", "err=%s",
+			      itk_errname(r));
+		goto out;
+	}
+	if (sodium_memcmp(itk_key_public(svc), g->service_pk, ITK_PK_LEN) !=
+	    0) {
+		itk_log_error("service_key.mismatch", "file=%s",
+			      ITK_QGRANTS_FILE);
+		r = ITK_E_KEY_UNKNOWN;
+		goto out;
+	}
+	if ((s->svc = sodium_malloc(2 * ITK_PK_LEN)) == NULL ||
+	    (qk = calloc(g->n_keys ? g->n_keys : 1, sizeof(*qk))) == NULL) {
+		r = ITK_E_NOMEM;
+		goto out;
+	}
+	memcpy(s->svc, itk_key_public(svc), ITK_PK_LEN);
+	memcpy(s->svc + ITK_PK_LEN, itk_key_secret(svc), ITK_SK_LEN);
+	sodium_mprotect_readonly(s->svc);
+	for (size_t i = 0; i < g->n_keys; i++) {
+		qk[i].queue = g->keys[i].queue;
+		qk[i].version = g->keys[i].version;
+		memcpy(qk[i].pk, g->keys[i].public_key, ITK_PK_LEN);
+	}
+	if ((r = vault_qkeys_import(s->o.v, qk, g->n_keys,
+				    (uint64_t)time(NULL), &added)) != ITK_OK) {
+		itk_log_error("queue_keys.import_failed", "err=%s",
+			      itk_errname(r));
+		goto out;
+	}
+	s->qkeys = true;
+	itk_log_info("queue_keys.loaded", "versions=%zu new=%zu grants=%zu",
+		     g->n_keys, added, g->n_grants);
+out:
+	itk_key_free(svc);
+	free(qk);
+	free(g);
+	return r;
+}
+
+/*
+ * The request's queue keys: each must name a queue the operator works
+ * and a key version the vault knows, and open with the service key to
+ * the secret half of that version.  Any that does not is refused: a
+ * request is carried out with all its keys or not at all.
+ */
+static itk_err
+open_queue_keys(req_ctx *c, const command *cmd)
+{
+	const itk_pb_op_request_body *rq = c->rq;
+	itk_err r;
+
+	if (rq->n_queue_keys == 0) {
+		return ITK_OK;
+	}
+	if (cmd->flags & F_TWO) {
+		c->refusal = "queue keys are never stored: send them with "
+			     "approve";
+		return ITK_E_RANGE;
+	}
+	if (!c->s->qkeys) {
+		c->refusal = "this service has no queue keys set up";
+		return ITK_E_KEY_UNKNOWN;
+	}
+	if ((c->qk = sodium_malloc(ITK_OP_QUEUE_KEYS_MAX * sizeof(*c->qk))) ==
+	    NULL) {
+		return ITK_E_NOMEM;
+	}
+	sodium_memzero(c->qk, ITK_OP_QUEUE_KEYS_MAX * sizeof(*c->qk));
+	for (size_t i = 0; i < rq->n_queue_keys; i++) {
+		const Intake__V1__QueueKeyInTransit *t = rq->queue_keys[i];
+		vault_qsecret *k = &c->qk[c->nqk];
+		int q = itk_queue_from_name(t->queue);
+		if (q < 0 || (c->op->queues & (1u << q)) == 0) {
+			c->refusal =
+			    "a queue key for a queue the operator may "
+			    "not work";
+			return ITK_E_PERM;
+		}
+		k->queue = (itk_queue)q;
+		k->version = t->version;
+		r = vault_qkey_get(c->s->o.v, k->queue, k->version, k->pk);
+		if (r == ITK_E_NOT_FOUND) {
+			c->refusal = "unknown queue key version: restart "
+				     "intake-opd after the key ceremony";
+			return ITK_E_KEY_UNKNOWN;
+		}
+		if (r != ITK_OK) {
+			return r;
+		}
+		if (itk_unwrap_key(c->s->svc, c->s->svc + ITK_PK_LEN,
+				   t->sealed.data, k->sk) != ITK_OK ||
+		    !itk_box_pair_ok(k->pk, k->sk)) {
+			c->refusal = "a queue key does not open";
+			return ITK_E_DECRYPT;
+		}
+		c->nqk++;
+	}
+	return ITK_OK;
+}
+
 itk_err
 opd_new(const opd_options *o, opd **out)
 {
@@ -1374,6 +1669,15 @@ opd_new(const opd_options *o, opd **out)
 		r = ITK_E_NOT_FOUND;
 		goto out;
 	}
+	if ((r = load_queue_keys(s)) != ITK_OK) {
+		goto out;
+	}
+	if (o->ring == NULL && !s->qkeys) {
+		itk_log_error("opd.no_keys", "why=%s",
+			      "neither intake keys nor a queue-keys file");
+		r = ITK_E_CONFIG;
+		goto out;
+	}
 	*out = s;
 	s = NULL; /* transferred */
 	r = ITK_OK;
@@ -1390,6 +1694,10 @@ opd_free(opd *s)
 		return;
 	}
 	free(s->ops);
+	if (s->svc != NULL) {
+		sodium_free(s->svc); /* wipes */
+	}
+	itk_wire_free(s->bundle);
 	free(s);
 }
 
@@ -1597,7 +1905,8 @@ opd_handle(opd *s, const uint8_t *req, size_t n, uint64_t now, itk_buf *out)
 	c.rq = rq;
 	c.raw = req;
 	c.raw_len = n;
-	if ((r = authenticate(&c, env, &cmd)) != ITK_OK) {
+	if ((r = authenticate(&c, env, &cmd)) != ITK_OK ||
+	    (r = open_queue_keys(&c, cmd)) != ITK_OK) {
 		goto out;
 	}
 	r = run(&c, cmd);
@@ -1629,6 +1938,13 @@ out:
 		wk_reply_fini(&c.reply);
 	}
 	itk_buf_free(c.sealed);
+	itk_buf_free(c.copy_ct);
+	if (c.qk != NULL) {
+		sodium_free(c.qk); /* the queue secrets: this request only */
+	}
+	if (c.copy_mk != NULL) {
+		sodium_free(c.copy_mk);
+	}
 	itk_buf_free(c.exp_sealed);
 	itk_buf_free(c.appr_req);
 	itk_wire_free(c.appr_rq);

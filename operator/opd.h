@@ -35,6 +35,11 @@ typedef struct {
 	uint64_t lease_seconds;    /* how long "next" claims a case; 0: 900 */
 	uint64_t skew_seconds;     /* accepted clock difference; 0: 120 */
 	uint64_t approval_seconds; /* two-person requests live; 0: 3600 */
+	/* Passphrase of keys_dir/service.key (NULL: a --dev key).  Used by
+	 * opd_new only.  ring may be NULL when keys_dir holds a queue-keys
+	 * file: the service then reads message copies under queue keys and
+	 * never holds an intake secret key (docs/vault.md). */
+	const char *keys_passphrase;
 } opd_options;
 
 typedef struct opd opd;

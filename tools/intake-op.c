@@ -9,7 +9,10 @@
  * Config (key = value; default $INTAKE_OP_CONFIG): key_file (the
  * operator's .key), passphrase_file (omit for a --dev key; or
  * $INTAKE_KEYS_PASSPHRASE, or typed at the terminal), url (the service:
- * ipc:// or tls+tcp://), templates (reply templates file).
+ * ipc:// or tls+tcp://), templates (reply templates file),
+ * queue_keys_file and org_public_key_file (the signed queue-keys file
+ * with this operator's grants, and the key it is signed with; default
+ * queue-keys.bin and org.pub of the key store the operator key is in).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +34,7 @@
 #include "keys.h"
 #include "labels.h"
 #include "opwire.h"
+#include "qgrants.h"
 #include "wire.h"
 
 #define EXIT_OK      0
@@ -42,6 +46,7 @@
 
 typedef struct {
 	const char *config, *key_file, *pass_file, *url, *templates;
+	const char *queue_keys, *org_pub; /* the signed queue-keys file */
 	bool json, remove, color;
 	const char *text, *template_name, *state, *queue, *tag, *lang;
 	const char *category;
@@ -139,8 +144,10 @@ usage(FILE *f)
 		fprintf(f, "  %s\n", subcommands[i].usage);
 	}
 	fprintf(f, "\nintake-op COMMAND --help says more.\nConfig keys: "
-		   "key_file, passphrase_file, url, templates "
-		   "($INTAKE_OP_CONFIG).\nExit codes: 0 done, 1 failed, 2 "
+		   "key_file, passphrase_file, url, templates, "
+		   "queue_keys_file (--queue-keys),\norg_public_key_file "
+		   "(--org-pub) ($INTAKE_OP_CONFIG).\nExit codes: 0 done, 1 "
+		   "failed, 2 "
 		   "usage, 3 refused by the service.\n");
 }
 
@@ -673,6 +680,114 @@ out:
 	return r;
 }
 
+/* The queue keys a request carries (docs/vault.md), wiped after use. */
+typedef struct {
+	Intake__V1__QueueKeyInTransit k[ITK_OP_QUEUE_KEYS_MAX];
+	Intake__V1__QueueKeyInTransit *p[ITK_OP_QUEUE_KEYS_MAX];
+	uint8_t sealed[ITK_OP_QUEUE_KEYS_MAX][ITK_OP_QUEUE_KEY_LEN];
+} req_keys;
+
+/* path, or `file` next to the key store the operator key is in
+ * (STORE/operators/NAME.key -> STORE/file), if that exists. */
+static bool
+store_file(const opts *o, const char *path, const char *file, char *out,
+	   size_t len)
+{
+	const char *slash;
+	int n;
+
+	if (path != NULL) {
+		n = snprintf(out, len, "%s", path);
+		return n > 0 && (size_t)n < len;
+	}
+	if ((slash = strstr(o->key_file, "/" ITK_KEYSTORE_OPERATORS "/")) ==
+	    NULL) {
+		return false;
+	}
+	n = snprintf(out, len, "%.*s/%s", (int)(slash - o->key_file),
+		     o->key_file, file);
+	return n > 0 && (size_t)n < len && access(out, R_OK) == 0;
+}
+
+/*
+ * Opens the operator's grants in the queue-keys file and seals each
+ * queue secret to the service key, for this request only.  No file: no
+ * keys (a service without queue keys).  A file that does not verify is
+ * an error: the keys would come from somebody else.
+ */
+static int
+add_queue_keys(opts *o, itk_pb_op_request_body *body, req_keys *rk)
+{
+	const itk_key_info *ki = itk_key_info_of(o->key);
+	char qpath[4096], opath[4096];
+	uint8_t org[ITK_SIGN_PK_LEN], qsk[ITK_SK_LEN];
+	itk_qgrants *g = NULL;
+	size_t n = 0;
+	int rc = EXIT_FAIL;
+	itk_err r;
+
+	if (!store_file(o, o->queue_keys, ITK_QGRANTS_FILE, qpath,
+			sizeof(qpath))) {
+		return EXIT_OK;
+	}
+	if (!store_file(o, o->org_pub, "org.pub", opath, sizeof(opath)) ||
+	    (r = itk_org_pub_load(opath, org)) != ITK_OK) {
+		fprintf(stderr, "intake-op: the queue-keys file needs the "
+				"organisation key: --org-pub FILE\n");
+		return EXIT_FAIL;
+	}
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		return EXIT_FAIL;
+	}
+	if ((r = itk_qgrants_load(qpath, org, g)) != ITK_OK) {
+		fprintf(stderr, "intake-op: %s: %s\n", qpath, itk_strerror(r));
+		goto out;
+	}
+	/* Newest versions first: an older one only opens copies that were
+	 * not re-wrapped after a rotation. */
+	for (size_t i = g->n_grants; i-- > 0 && n < ITK_OP_QUEUE_KEYS_MAX;) {
+		const itk_qgrant *gr = &g->grants[i];
+		const itk_qkey *qk = NULL;
+		if (gr->operator_key_id != ki->key_id ||
+		    (ki->queues & (1u << gr->queue)) == 0) {
+			continue;
+		}
+		for (size_t j = 0; j < g->n_keys; j++) {
+			if (g->keys[j].queue == gr->queue &&
+			    g->keys[j].version == gr->version) {
+				qk = &g->keys[j];
+			}
+		}
+		if (qk == NULL ||
+		    itk_qgrant_open(gr->wrapped, itk_key_secret(o->key),
+				    qk->public_key, qsk) != ITK_OK) {
+			fprintf(stderr,
+				"intake-op: the grant of %s-%u does not open "
+				"with this key\n",
+				itk_queue_name(gr->queue), gr->version);
+			goto out;
+		}
+		r = itk_wrap_key(g->service_pk, qsk, rk->sealed[n]);
+		sodium_memzero(qsk, sizeof(qsk));
+		if (r != ITK_OK) {
+			goto out;
+		}
+		intake__v1__queue_key_in_transit__init(&rk->k[n]);
+		rk->k[n].queue = (char *)itk_queue_name(gr->queue);
+		rk->k[n].version = gr->version;
+		rk->k[n].sealed.data = rk->sealed[n];
+		rk->k[n].sealed.len = ITK_OP_QUEUE_KEY_LEN;
+		rk->p[n] = &rk->k[n];
+		n++;
+	}
+	body->queue_keys = rk->p;
+	body->n_queue_keys = n;
+	rc = EXIT_OK;
+out:
+	free(g);
+	return rc;
+}
+
 /* Sends body and opens the answer; prints a refusal.  Exit code. */
 static int
 call(opts *o, itk_pb_op_request_body *body, itk_pb_op_response_body **out)
@@ -682,15 +797,26 @@ call(opts *o, itk_pb_op_request_body *body, itk_pb_op_response_body **out)
 	char msg[256];
 	itk_buf *req = itk_buf_new(ITK_OP_REQUEST_MAX);
 	nng_msg *ans = NULL;
+	req_keys rk;
 	itk_err r;
 	int rc = EXIT_FAIL;
 
 	*out = NULL;
+	memset(&rk, 0, sizeof(rk));
 	if (req == NULL) {
 		return EXIT_FAIL;
 	}
 	body->operator_ = (char *)ki->name;
 	body->key_id = ki->key_id;
+	/* Two-person requests are stored until approved: never with keys
+	 * (the approver's request carries them). */
+	if (body->command != INTAKE__V1__OPERATOR_COMMAND__OP_EXPORT &&
+	    body->command != INTAKE__V1__OPERATOR_COMMAND__OP_BULK_CLOSE &&
+	    body->command != INTAKE__V1__OPERATOR_COMMAND__OP_BULK_MOVE &&
+	    (rc = add_queue_keys(o, body, &rk)) != EXIT_OK) {
+		goto out;
+	}
+	rc = EXIT_FAIL;
 	if ((r = op_request_sign(itk_key_secret(o->key), body,
 				 (uint64_t)time(NULL), nonce, req)) !=
 	    ITK_OK) {
@@ -719,7 +845,8 @@ out:
 	if (ans != NULL) {
 		nng_msg_free(ans);
 	}
-	itk_buf_free(req);
+	itk_buf_free(req); /* wipes the sealed queue keys too */
+	sodium_memzero(&rk, sizeof(rk));
 	return rc;
 }
 
@@ -1237,6 +1364,12 @@ load(opts *o, bool local)
 			o->url = itk_config_str(c, "url", NULL);
 		if (o->templates == NULL)
 			o->templates = itk_config_str(c, "templates", NULL);
+		if (o->queue_keys == NULL)
+			o->queue_keys =
+			    itk_config_str(c, "queue_keys_file", NULL);
+		if (o->org_pub == NULL)
+			o->org_pub =
+			    itk_config_str(c, "org_public_key_file", NULL);
 	}
 	if (o->key_file == NULL || (o->url == NULL && !local)) {
 		fprintf(stderr, "intake-op: needs key_file and url (config "
@@ -1313,6 +1446,10 @@ main(int argc, char **argv)
 			o.url = v;
 		} else if (OPT("--templates")) {
 			o.templates = v;
+		} else if (OPT("--queue-keys")) {
+			o.queue_keys = v;
+		} else if (OPT("--org-pub")) {
+			o.org_pub = v;
 		} else if (OPT("--text")) {
 			o.text = v;
 		} else if (OPT("--template")) {

@@ -595,9 +595,20 @@ note_ad(const uint8_t k[CASE_SEQ_LEN], uint8_t ad[4 + CASE_SEQ_LEN])
 	memcpy(ad + 4, k, CASE_SEQ_LEN);
 }
 
+/* Kind byte bit 7: the note is under the case's data key (qkeys.h). */
+#define NOTE_UNDER_DEK 0x80u
+
 itk_err
 vault_op_note(vault_op *o, const uint8_t case_id[VAULT_ID_LEN], uint64_t at,
 	      const vault_actor *who, vault_note_kind kind, const char *text)
+{
+	return vault_op_note_dek(o, case_id, at, who, kind, text, NULL);
+}
+
+itk_err
+vault_op_note_dek(vault_op *o, const uint8_t case_id[VAULT_ID_LEN],
+		  uint64_t at, const vault_actor *who, vault_note_kind kind,
+		  const char *text, const uint8_t *dek)
 {
 	uint8_t k[CASE_SEQ_LEN], ad[4 + CASE_SEQ_LEN];
 	size_t n = text != NULL ? strlen(text) : 0;
@@ -621,10 +632,17 @@ vault_op_note(vault_op *o, const uint8_t case_id[VAULT_ID_LEN], uint64_t at,
 	itk_buf_reset(o->b);
 	if ((r = itk_buf_put_u8(o->b, VAULT_REC_VERSION)) != ITK_OK ||
 	    (r = itk_buf_put_u64(o->b, at)) != ITK_OK ||
-	    (r = itk_buf_put_u8(o->b, (uint8_t)kind)) != ITK_OK ||
-	    (r = put_actor(o->b, who)) != ITK_OK ||
-	    (r = vault_note_seal(o->t.v, ad, sizeof(ad), (const uint8_t *)text,
-				 n, o->b)) != ITK_OK) {
+	    (r = itk_buf_put_u8(
+		 o->b, (uint8_t)kind | (dek != NULL ? NOTE_UNDER_DEK : 0u))) !=
+		ITK_OK ||
+	    (r = put_actor(o->b, who)) != ITK_OK) {
+		return r;
+	}
+	r = dek != NULL ? vault_note_seal_with(dek, ad, sizeof(ad),
+					       (const uint8_t *)text, n, o->b)
+			: vault_note_seal(o->t.v, ad, sizeof(ad),
+					  (const uint8_t *)text, n, o->b);
+	if (r != ITK_OK) {
 		return r;
 	}
 	if ((r = op_put(o, VAULT_DB_NOTES, k, sizeof(k), itk_buf_ptr(o->b),
@@ -1171,6 +1189,7 @@ vault_ops_history(vault *v, const uint8_t case_id[VAULT_ID_LEN],
 
 struct note_ctx {
 	vault *v;
+	const uint8_t *dek; /* the case data key, or NULL */
 	itk_err (*fn)(const vault_note_view *n, void *arg);
 	void *arg;
 };
@@ -1200,7 +1219,8 @@ visit_note(const MDB_val *k, const MDB_val *d, void *ctx)
 		return ITK_E_VERSION;
 	}
 	if (itk_get_u64(&rd, &nv.at) != ITK_OK ||
-	    itk_get_u8(&rd, &kind) != ITK_OK || kind > VAULT_NOTE_REPLY ||
+	    itk_get_u8(&rd, &kind) != ITK_OK ||
+	    (kind & ~NOTE_UNDER_DEK) > VAULT_NOTE_REPLY ||
 	    itk_get_u32(&rd, &key_id) != ITK_OK ||
 	    itk_get_u8(&rd, &nlen) != ITK_OK || nlen == 0 ||
 	    nlen > VAULT_ACTOR_MAX ||
@@ -1215,13 +1235,22 @@ visit_note(const MDB_val *k, const MDB_val *d, void *ctx)
 	if ((pt = itk_buf_new(VAULT_NOTE_MAX + 1)) == NULL) {
 		return ITK_E_NOMEM;
 	}
-	if ((r = vault_note_open(nc->v, ad, sizeof(ad), rd.p + rd.off,
-				 itk_reader_left(&rd), pt)) != ITK_OK ||
-	    (r = itk_buf_put_u8(pt, 0)) != ITK_OK) {
+	if ((kind & NOTE_UNDER_DEK) && nc->dek == NULL) {
+		nv.sealed = true; /* needs the case key: shown as such */
+	} else if ((r = (kind & NOTE_UNDER_DEK)
+			    ? vault_note_open_with(nc->dek, ad, sizeof(ad),
+						   rd.p + rd.off,
+						   itk_reader_left(&rd), pt)
+			    : vault_note_open(
+				  nc->v, ad, sizeof(ad), rd.p + rd.off,
+				  itk_reader_left(&rd), pt)) != ITK_OK) {
+		goto out;
+	}
+	if ((r = itk_buf_put_u8(pt, 0)) != ITK_OK) {
 		goto out;
 	}
 	nv.author = author;
-	nv.kind = (vault_note_kind)kind;
+	nv.kind = (vault_note_kind)(kind & ~NOTE_UNDER_DEK);
 	nv.text = (const char *)itk_buf_ptr(pt);
 	r = nc->fn(&nv, nc->arg);
 out:
@@ -1233,7 +1262,16 @@ itk_err
 vault_ops_notes(vault *v, const uint8_t case_id[VAULT_ID_LEN],
 		itk_err (*fn)(const vault_note_view *n, void *arg), void *arg)
 {
-	struct note_ctx nc = {v, fn, arg};
+	return vault_ops_notes_dek(v, case_id, NULL, fn, arg);
+}
+
+itk_err
+vault_ops_notes_dek(vault *v, const uint8_t case_id[VAULT_ID_LEN],
+		    const uint8_t *dek,
+		    itk_err (*fn)(const vault_note_view *n, void *arg),
+		    void *arg)
+{
+	struct note_ctx nc = {v, dek, fn, arg};
 
 	if (v->keys == NULL) {
 		return ITK_E_PERM;

@@ -129,6 +129,12 @@ itk_err vault_op_release(vault_op *o,
 itk_err vault_op_note(vault_op *o, const uint8_t case_id[VAULT_ID_LEN],
 		      uint64_t at, const vault_actor *who,
 		      vault_note_kind kind, const char *text) ITK_WUR;
+/* As vault_op_note, under the case's data key dek (32 bytes, qkeys.h)
+ * instead when dek is not NULL: the vault key alone does not open it. */
+itk_err vault_op_note_dek(vault_op *o, const uint8_t case_id[VAULT_ID_LEN],
+			  uint64_t at, const vault_actor *who,
+			  vault_note_kind kind, const char *text,
+			  const uint8_t *dek) ITK_WUR;
 /* Adds (or removes) a tag; adding twice or removing a missing tag is
  * ITK_OK and changes nothing.  ITK_E_FORMAT for a bad tag. */
 itk_err vault_op_tag(vault_op *o, const uint8_t case_id[VAULT_ID_LEN],
@@ -236,6 +242,7 @@ typedef struct {
 	const char *author;
 	vault_note_kind kind;
 	const char *text; /* NUL-terminated, wiped after the callback */
+	bool sealed;      /* under the case data key, not given: text is "" */
 } vault_note_view;
 
 /* Decrypts and hands over each note of a case, oldest first.  ITK_E_PERM
@@ -243,6 +250,12 @@ typedef struct {
 itk_err vault_ops_notes(vault *v, const uint8_t case_id[VAULT_ID_LEN],
 			itk_err (*fn)(const vault_note_view *n, void *arg),
 			void *arg) ITK_WUR;
+/* As vault_ops_notes; notes under the case data key open with dek (NULL:
+ * they are handed over with sealed set). */
+itk_err vault_ops_notes_dek(vault *v, const uint8_t case_id[VAULT_ID_LEN],
+			    const uint8_t *dek,
+			    itk_err (*fn)(const vault_note_view *n, void *arg),
+			    void *arg) ITK_WUR;
 /* Calls fn for each tag of a case, in byte order. */
 itk_err vault_ops_tags(vault *v, const uint8_t case_id[VAULT_ID_LEN],
 		       itk_err (*fn)(const char *tag, void *arg),

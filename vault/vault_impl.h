@@ -234,5 +234,14 @@ itk_err vault_note_seal(const vault *v, const uint8_t *ad, size_t adlen,
 /* Reverse; ITK_E_DECRYPT on any failure.  The caller wipes out. */
 itk_err vault_note_open(const vault *v, const uint8_t *ad, size_t adlen,
 			const uint8_t *blob, size_t n, itk_buf *out) ITK_WUR;
+/* As the two above, under a given key (a case data key, qkeys.h). */
+itk_err vault_note_seal_with(const uint8_t key[VAULT_KEY_LEN],
+			     const uint8_t *ad, size_t adlen,
+			     const uint8_t *pt, size_t n,
+			     itk_buf *out) ITK_WUR;
+itk_err vault_note_open_with(const uint8_t key[VAULT_KEY_LEN],
+			     const uint8_t *ad, size_t adlen,
+			     const uint8_t *blob, size_t n,
+			     itk_buf *out) ITK_WUR;
 
 #endif

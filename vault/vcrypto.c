@@ -130,37 +130,30 @@ out:
 }
 
 itk_err
-vault_note_seal(const vault *v, const uint8_t *ad, size_t adlen,
-		const uint8_t *pt, size_t n, itk_buf *out)
+vault_note_seal_with(const uint8_t key[VAULT_KEY_LEN], const uint8_t *ad,
+		     size_t adlen, const uint8_t *pt, size_t n, itk_buf *out)
 {
 	uint8_t *dst;
 	itk_err r;
 
-	if (v->keys == NULL) {
-		return ITK_E_PERM;
-	}
 	if ((r = itk_buf_reserve(out, VAULT_NOTE_OVERHEAD + n, &dst)) !=
 	    ITK_OK) {
 		return r;
 	}
 	/* Random nonces: several processes write notes, no shared counter. */
 	randombytes_buf(dst, VAULT_NONCE_LEN);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(dst + VAULT_NONCE_LEN, NULL,
-						   pt, n, ad, adlen, NULL, dst,
-						   subkey(v, SUBKEY_NOTES));
+	crypto_aead_xchacha20poly1305_ietf_encrypt(
+	    dst + VAULT_NONCE_LEN, NULL, pt, n, ad, adlen, NULL, dst, key);
 	return ITK_OK;
 }
 
 itk_err
-vault_note_open(const vault *v, const uint8_t *ad, size_t adlen,
-		const uint8_t *blob, size_t n, itk_buf *out)
+vault_note_open_with(const uint8_t key[VAULT_KEY_LEN], const uint8_t *ad,
+		     size_t adlen, const uint8_t *blob, size_t n, itk_buf *out)
 {
 	uint8_t *dst;
 	itk_err r;
 
-	if (v->keys == NULL) {
-		return ITK_E_PERM;
-	}
 	if (n < VAULT_NOTE_OVERHEAD) {
 		return ITK_E_DECRYPT;
 	}
@@ -170,9 +163,31 @@ vault_note_open(const vault *v, const uint8_t *ad, size_t adlen,
 	}
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
 		dst, NULL, NULL, blob + VAULT_NONCE_LEN, n - VAULT_NONCE_LEN,
-		ad, adlen, blob, subkey(v, SUBKEY_NOTES)) != 0) {
+		ad, adlen, blob, key) != 0) {
 		itk_buf_reset(out);
 		return ITK_E_DECRYPT;
 	}
 	return ITK_OK;
+}
+
+itk_err
+vault_note_seal(const vault *v, const uint8_t *ad, size_t adlen,
+		const uint8_t *pt, size_t n, itk_buf *out)
+{
+	if (v->keys == NULL) {
+		return ITK_E_PERM;
+	}
+	return vault_note_seal_with(subkey(v, SUBKEY_NOTES), ad, adlen, pt, n,
+				    out);
+}
+
+itk_err
+vault_note_open(const vault *v, const uint8_t *ad, size_t adlen,
+		const uint8_t *blob, size_t n, itk_buf *out)
+{
+	if (v->keys == NULL) {
+		return ITK_E_PERM;
+	}
+	return vault_note_open_with(subkey(v, SUBKEY_NOTES), ad, adlen, blob,
+				    n, out);
 }
