@@ -1352,6 +1352,22 @@ txn_approve(req_ctx *c)
 			    itk_queue_name(cv.queue), rq->queue, c->op->name);
 			r = cv.open ? vault_op_move(c->o, ids[i], (itk_queue)q)
 				    : ITK_OK; /* a closed case stays closed */
+			/* The keys follow, to the newest version of the
+			 * queue the case is now in, with the approver's
+			 * queue keys: after a rotation, a bulk move within
+			 * the queue re-wraps it (docs/operations.md). */
+			if (r == ITK_OK && c->s->qkeys) {
+				size_t mv = 0, lf = 0;
+				r = vault_op_rewrap_case(
+				    c->o, ids[i],
+				    cv.open ? (itk_queue)q : cv.queue, c->qk,
+				    c->nqk, &mv, &lf);
+				snprintf(done, sizeof(done),
+					 "%s->%s rewrapped=%zu left=%zu "
+					 "approved-by=%.40s",
+					 itk_queue_name(cv.queue), rq->queue,
+					 mv, lf, c->op->name);
+			}
 			break;
 		}
 		case INTAKE__V1__OPERATOR_COMMAND__OP_EXPORT:

@@ -6,7 +6,10 @@ reaches the submitter; an operator of another queue is refused by the
 checks, and when the checks are bypassed (qkey_probe opens the vault
 directly with the vault key, intake-opd's service key and that operator's
 grants) nothing of the case's content opens.  Phone intake writes its copy
-directly; a move re-wraps the case's keys to the new queue."""
+directly; a move re-wraps the case's keys to the new queue.  Revocation:
+the ceremony rotates a queue key and re-signs the grants without the
+revoked operator; new cases and, after an approved bulk move, old ones no
+longer open with the key it kept."""
 import os
 import secrets
 import shutil
@@ -23,13 +26,14 @@ def keys(st, *args):
                           text=True)
 
 
-def probe(st, opd_keys, case, marker, who):
+def probe(st, opd_keys, case, marker, who, qfile=None, key=None):
     r = subprocess.run([exe("qkey_probe"), st.vault,
                         os.path.join(st.keys, "vault.key"),
                         os.path.join(opd_keys, "service.key"),
-                        os.path.join(st.keys, "queue-keys.bin"),
+                        qfile or os.path.join(st.keys, "queue-keys.bin"),
                         os.path.join(st.keys, "org.pub"), case, marker,
-                        os.path.join(st.keys, "operators", who + ".key")],
+                        key or os.path.join(st.keys, "operators",
+                                            who + ".key")],
                        capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
         return {"error": r.stderr.strip()}
@@ -179,8 +183,70 @@ def main():
         t.check(any(x["action"] == "move" and "rewrapped=" in x["detail"]
                     for x in rows), "history records the re-wrap")
 
+        # Revocation: tri-capt2 leaves the captivity queue.  It keeps its
+        # key and the old queue-keys file (so captivity-1's secret).
+        old_qk = os.path.join(st.dir, "queue-keys-old.bin")
+        old_key = os.path.join(st.dir, "tri-capt2-kept.key")
+        shutil.copy(os.path.join(st.keys, "queue-keys.bin"), old_qk)
+        shutil.copy(os.path.join(st.keys, "operators", "tri-capt2.key"),
+                    old_key)
+        p = probe(st, ops.opd_keys, case, mark, "", old_qk, old_key)
+        t.check(p.get("opened") == 1,
+                "before the rotation its captivity-1 key opens the case")
+        for d in (st.keys, ops.opd_keys):
+            for ext in (".key", ".pub"):
+                os.unlink(os.path.join(d, "operators", "tri-capt2" + ext))
+        r1 = keys(st, "new-queue-key", "captivity")
+        r2 = keys(st, "queue-keys")
+        t.check(r1.returncode == 0 and "captivity-2" in r1.stdout and
+                r2.returncode == 0,
+                "the ceremony rotates captivity to version 2 and re-signs "
+                "the grants (%s)" % (r1.stderr + r2.stderr).strip()[-200:])
+        shutil.copy(os.path.join(st.keys, "queue-keys.bin"), ops.opd_keys)
+        st.stop("opd")
+        st._start("opd", [exe("intake-opd"), "--config",
+                          os.path.join(st.dir, "opd.conf")])
+        wait_for(lambda: ops.run("tri-surr", "queues")[0].returncode == 0,
+                 30, "intake-opd answers after the restart")
+        # New cases are sealed to captivity-2 ...
+        m2 = "RV" + secrets.token_hex(6)
+        r = submit(st, "send", "--category", "relative", "--lang", "en",
+                   "--text", "Is my brother a prisoner of war? " + m2)
+        new = parse_kv(r.stdout).get("submission_id", "")
+        wait_for(lambda: new in st.vault_messages()[0], 60,
+                 "the new case in the vault")
+        r, rows = ops.run("dev-supervisor", "show", new)
+        msgs = [x for x in rows if x.get("type") == "message"]
+        t.check(r.returncode == 0 and msgs and m2 in msgs[0]["text"] and
+                any(x.get("queue") == "captivity" for x in rows
+                    if x.get("type") == "case"),
+                "a new captivity case opens with captivity-2 (%s)"
+                % [x for x in rows if x.get("type") == "case"])
+        p = probe(st, ops.opd_keys, new, m2, "", old_qk, old_key)
+        t.check(p.get("copies") == 1 and p.get("opened") == 0,
+                "the revoked operator's kept key does not open it (%s)" % p)
+        # ... and the old case is re-wrapped by an approved bulk move.
+        sup2 = os.path.join(ops.opd_keys, "operators", "sup2.key")
+        r, rows = ops.run("sup2", "bulk-move", "captivity", case, key=sup2)
+        appr = [x for x in rows if x.get("type") == "approval"]
+        aid = appr[0]["approval"] if appr else "0" * 32
+        r, _ = ops.run("dev-supervisor", "approve", aid)
+        t.check(r.returncode == 0, "a second supervisor approves the "
+                "re-wrap (%s)" % r.stderr.strip()[-200:])
+        p = probe(st, ops.opd_keys, case, mark, "", old_qk, old_key)
+        t.check(p.get("opened") == 0,
+                "after the re-wrap the revoked key opens nothing (%s)" % p)
+        p = probe(st, ops.opd_keys, case, mark, "dev-supervisor")
+        t.check(p.get("opened") == 1 and p.get("marker") == 1,
+                "control: a granted supervisor still opens it (%s)" % p)
+        r, rows = ops.run("dev-supervisor", "history", case)
+        t.check(any(x["action"] == "move" and
+                    "rewrapped=2 left=0" in x["detail"] for x in rows),
+                "history records the approved re-wrap (copy and case key)")
+
         t.check(not file_contains(os.path.join(st.vault, "data.mdb"),
-                                  [mark.encode(), pm.encode()]),
+                                  [mark.encode(), pm.encode(),
+                                   m2.encode()]),
                 "no plaintext in the vault at the end")
     finally:
         st.close()
