@@ -257,6 +257,11 @@ test_files(void **state)
 			      "openat /etc/shadow");
 		expect_sigsys(ITK_SANDBOX_WORKER_MONITOR, do_open_shadow,
 			      "openat /etc/shadow");
+		/* Nor do intake-opd and intake-logd after start-up. */
+		expect_sigsys(ITK_SANDBOX_OPD, do_open_shadow,
+			      "openat /etc/shadow");
+		expect_sigsys(ITK_SANDBOX_LOGD, do_open_shadow,
+			      "openat /etc/shadow");
 	}
 }
 
@@ -275,6 +280,12 @@ test_sockets(void **state)
 		      "socket AF_INET");
 	expect_alive(ITK_SANDBOX_WORKER_CHILD, do_socket_inet,
 		     "socket AF_INET");
+	/* intake-opd's key reader has no network at all; opd and logd
+	 * re-dial the link as the child does. */
+	expect_sigsys(ITK_SANDBOX_OPD_KEYS, do_socket_unix, "socket AF_UNIX");
+	expect_sigsys(ITK_SANDBOX_OPD_KEYS, do_socket_inet, "socket AF_INET");
+	expect_alive(ITK_SANDBOX_OPD, do_socket_inet, "socket AF_INET");
+	expect_alive(ITK_SANDBOX_LOGD, do_socket_unix, "socket AF_UNIX");
 }
 
 /* A thread that exists before the filter (nng's) is filtered too. */
