@@ -27,6 +27,8 @@
 #include "opd.h"
 #include "ops.h"
 #include "opwire.h"
+#include "qgrants.h"
+#include "qkeys.h"
 #include "triage.h"
 #include "vault.h"
 #include "vault_log.h"
@@ -1580,6 +1582,264 @@ test_two_person_requester_revoked(void **state)
 	opd_free(s2);
 }
 
+/* ------------------------------------------------------- queue keys */
+
+/* The queue keys of the fixture (setup_qk): surrender and captivity,
+ * version 1; the service key; a case whose only readable form is its
+ * copy (the service holds no intake key). */
+static struct {
+	uint8_t qpk[2][ITK_PK_LEN], qsk[2][ITK_SK_LEN];
+	uint8_t svc_pk[ITK_PK_LEN];
+	uint8_t case_id[VAULT_ID_LEN];
+} qk;
+
+static void
+qk_save(struct fx *f, itk_key_kind kind, itk_secret_key **out)
+{
+	itk_key_info t, info;
+	char path[256];
+
+	memset(&t, 0, sizeof(t));
+	t.kind = kind;
+	t.created = f->now;
+	assert_int_equal(itk_key_generate(&t, out), ITK_OK);
+	assert_int_equal(itk_keystore_path(path, sizeof(path), f->dir, kind, 0,
+					   NULL, false),
+			 ITK_OK);
+	assert_int_equal(itk_key_save(*out, path, NULL, NULL), ITK_OK);
+	info = *itk_key_info_of(*out);
+	info.dev = true;
+	assert_int_equal(
+	    itk_keystore_path(path, sizeof(path), f->dir, kind, 0, NULL, true),
+	    ITK_OK);
+	assert_int_equal(itk_key_save_public(&info, path), ITK_OK);
+}
+
+static int
+setup_qk(void **state)
+{
+	itk_secret_key *org = NULL, *svc = NULL;
+	itk_qgrants *g = calloc(1, sizeof(*g));
+	itk_buf *b = itk_buf_new(ITK_QGRANTS_FILE_MAX);
+	itk_pb_inner in = INTAKE__V1__INNER_MESSAGE__INIT;
+	uint8_t sealed[300], mk[VAULT_MK_LEN], nonce[VAULT_COPY_NONCE];
+	itk_buf *plain = itk_buf_new(4096), *ct = itk_buf_new(4096);
+	vault_message m;
+	vault_result res;
+	opd_options oo = {0};
+	char path[256];
+	struct fx *f;
+
+	assert_int_equal(setup(state), 0);
+	f = *state;
+	assert_non_null(g);
+	assert_non_null(b);
+	qk_save(f, ITK_KEY_ORG, &org);
+	qk_save(f, ITK_KEY_SERVICE, &svc);
+	memcpy(qk.svc_pk, itk_key_public(svc), ITK_PK_LEN);
+	memcpy(g->service_pk, qk.svc_pk, ITK_PK_LEN);
+	for (int q = 0; q < 2; q++) {
+		assert_int_equal(itk_box_keypair(qk.qpk[q], qk.qsk[q]),
+				 ITK_OK);
+		g->keys[q].queue = (itk_queue)q;
+		g->keys[q].version = 1;
+		memcpy(g->keys[q].public_key, qk.qpk[q], ITK_PK_LEN);
+	}
+	g->n_keys = 2;
+	assert_int_equal(itk_qgrants_encode(g, itk_key_secret(org), b),
+			 ITK_OK);
+	snprintf(path, sizeof(path), "%s/%s", f->dir, ITK_QGRANTS_FILE);
+	assert_int_equal(itk_file_write_atomic(path, itk_buf_ptr(b),
+					       itk_buf_len(b), 0644, 0),
+			 ITK_OK);
+	/* The service again, without intake keys: copies only. */
+	opd_free(f->s);
+	oo.keys_dir = f->dir;
+	oo.v = f->v;
+	oo.rules = f->rules;
+	oo.lease_seconds = LEASE;
+	oo.skew_seconds = SKEW;
+	assert_int_equal(opd_new(&oo, &f->s), ITK_OK);
+	{
+		vault_qkey cur;
+		assert_int_equal(
+		    vault_qkey_current(f->v, ITK_QUEUE_SURRENDER, &cur),
+		    ITK_OK);
+		assert_memory_equal(cur.pk, qk.qpk[0], ITK_PK_LEN);
+	}
+	/* A surrender case with its copy. */
+	in.version = ITK_WIRE_VERSION;
+	in.channel = INTAKE__V1__CHANNEL__CHANNEL_PHONE; /* no contact */
+	in.text = "surrender at the old mill at 6";
+	assert_int_equal(itk_wire_pack(&in.base, plain), ITK_OK);
+	randombytes_buf(sealed, sizeof(sealed));
+	memset(&m, 0, sizeof(m));
+	itk_sha256(m.submission_id, sealed, sizeof(sealed));
+	m.sealed = sealed;
+	m.sealed_len = sizeof(sealed);
+	m.queue = ITK_QUEUE_SURRENDER;
+	m.urgency = ITK_URGENCY_HIGH;
+	m.language = ITK_LANG_EN;
+	m.accepted_at = f->now - 100;
+	assert_int_equal(vault_copy_seal(m.submission_id, itk_buf_ptr(plain),
+					 itk_buf_len(plain), mk, nonce, ct),
+			 ITK_OK);
+	m.copy_key = mk;
+	m.copy_nonce = nonce;
+	m.copy_ct = itk_buf_ptr(ct);
+	m.copy_ct_len = itk_buf_len(ct);
+	assert_int_equal(vault_commit(f->v, &m, 1, NULL, 0, &res), ITK_OK);
+	memcpy(qk.case_id, res.case_id, VAULT_ID_LEN);
+	sodium_memzero(mk, sizeof(mk));
+	itk_key_free(org);
+	itk_key_free(svc);
+	itk_buf_free(plain);
+	itk_buf_free(ct);
+	itk_buf_free(b);
+	free(g);
+	return 0;
+}
+
+/* One queue key in transit: qsk sealed to to_pk, labelled (q, v). */
+typedef struct {
+	Intake__V1__QueueKeyInTransit k[2];
+	Intake__V1__QueueKeyInTransit *p[2];
+	uint8_t sealed[2][ITK_WRAP_LEN];
+} transit;
+
+static void
+with_key(itk_pb_op_request_body *b, transit *t, size_t i, const char *queue,
+	 uint32_t version, const uint8_t qsk[ITK_SK_LEN],
+	 const uint8_t to_pk[ITK_PK_LEN])
+{
+	assert_int_equal(itk_wrap_key(to_pk, qsk, t->sealed[i]), ITK_OK);
+	intake__v1__queue_key_in_transit__init(&t->k[i]);
+	t->k[i].queue = (char *)queue;
+	t->k[i].version = version;
+	t->k[i].sealed.data = t->sealed[i];
+	t->k[i].sealed.len = ITK_WRAP_LEN;
+	t->p[i] = &t->k[i];
+	b->queue_keys = t->p;
+	b->n_queue_keys = i + 1;
+}
+
+static void
+test_qkeys_show_opens_the_copy(void **state)
+{
+	struct fx *f = *state;
+	itk_pb_op_request_body b = cmd(C(SHOW), qk.case_id, NULL);
+	itk_pb_op_response_body *resp = NULL;
+	transit t;
+
+	/* Without the queue key nothing opens: the service has no intake
+	 * key. */
+	assert_int_equal(send_open(f, TRI, &b, &resp), ITK_OK);
+	assert_int_equal(resp->n_messages, 1);
+	assert_false(resp->messages[0]->opened);
+	itk_wire_free(resp);
+	with_key(&b, &t, 0, "surrender", 1, qk.qsk[0], qk.svc_pk);
+	assert_int_equal(send_open(f, TRI, &b, &resp), ITK_OK);
+	assert_int_equal(resp->n_messages, 1);
+	assert_true(resp->messages[0]->opened);
+	assert_string_equal(resp->messages[0]->text,
+			    "surrender at the old mill at 6");
+	itk_wire_free(resp);
+	/* Another queue's key opens nothing either. */
+	with_key(&b, &t, 0, "captivity", 1, qk.qsk[1], qk.svc_pk);
+	assert_int_equal(send_open(f, TRI, &b, &resp), ITK_OK);
+	assert_false(resp->messages[0]->opened);
+	itk_wire_free(resp);
+}
+
+static void
+test_qkeys_bad_keys_refused(void **state)
+{
+	struct fx *f = *state;
+	itk_pb_op_request_body b;
+	uint8_t other_pk[ITK_PK_LEN], other_sk[ITK_SK_LEN];
+	transit t;
+
+	assert_int_equal(itk_box_keypair(other_pk, other_sk), ITK_OK);
+	/* Sealed to another key than the service's. */
+	b = cmd(C(SHOW), qk.case_id, NULL);
+	with_key(&b, &t, 0, "surrender", 1, qk.qsk[0], other_pk);
+	refused(f, TRI, b, &honest, ITK_E_DECRYPT);
+	/* A version the vault does not know. */
+	b = cmd(C(SHOW), qk.case_id, NULL);
+	with_key(&b, &t, 0, "surrender", 2, qk.qsk[0], qk.svc_pk);
+	refused(f, TRI, b, &honest, ITK_E_KEY_UNKNOWN);
+	/* The captivity secret labelled surrender: not that key's half. */
+	b = cmd(C(SHOW), qk.case_id, NULL);
+	with_key(&b, &t, 0, "surrender", 1, qk.qsk[1], qk.svc_pk);
+	refused(f, TRI, b, &honest, ITK_E_DECRYPT);
+	/* One good key and one bad: the whole request is refused. */
+	b = cmd(C(SHOW), qk.case_id, NULL);
+	with_key(&b, &t, 0, "surrender", 1, qk.qsk[0], qk.svc_pk);
+	with_key(&b, &t, 1, "captivity", 1, other_sk, qk.svc_pk);
+	refused(f, TRI, b, &honest, ITK_E_DECRYPT);
+	/* A key for a queue the operator does not work. */
+	b = cmd(C(QUEUES), NULL, NULL);
+	with_key(&b, &t, 0, "surrender", 1, qk.qsk[0], qk.svc_pk);
+	refused(f, CAPT, b, &honest, ITK_E_PERM);
+	/* An unknown queue name. */
+	b = cmd(C(QUEUES), NULL, NULL);
+	with_key(&b, &t, 0, "nowhere", 1, qk.qsk[0], qk.svc_pk);
+	refused(f, TRI, b, &honest, ITK_E_PERM);
+	/* Never on a request that is stored until approved. */
+	b = cmd(C(EXPORT), qk.case_id, NULL);
+	b.recipient_pk.data = other_pk;
+	b.recipient_pk.len = sizeof(other_pk);
+	b.recipient = "ngo";
+	with_key(&b, &t, 0, "surrender", 1, qk.qsk[0], qk.svc_pk);
+	refused(f, SUP, b, &honest, ITK_E_RANGE);
+	/* A truncated seal does not even decode. */
+	b = cmd(C(SHOW), qk.case_id, NULL);
+	with_key(&b, &t, 0, "surrender", 1, qk.qsk[0], qk.svc_pk);
+	t.k[0].sealed.len = ITK_WRAP_LEN - 1;
+	refused(f, TRI, b, &honest, ITK_E_RANGE);
+	sodium_memzero(other_sk, sizeof(other_sk));
+}
+
+static itk_err
+note_sealed(const vault_note_view *n, void *arg)
+{
+	int *count = arg;
+
+	assert_true(n->sealed);
+	(*count)++;
+	return ITK_OK;
+}
+
+static void
+test_qkeys_notes_under_the_case_key(void **state)
+{
+	struct fx *f = *state;
+	itk_pb_op_request_body b = cmd(C(NOTE), qk.case_id, NULL);
+	itk_pb_op_response_body *resp = NULL;
+	transit t;
+	int sealed = 0;
+
+	b.text = "the caller is the mill's owner";
+	with_key(&b, &t, 0, "surrender", 1, qk.qsk[0], qk.svc_pk);
+	assert_int_equal(send(f, TRI, &b), ITK_OK);
+	/* The vault key alone: listed, not readable. */
+	assert_int_equal(
+	    vault_ops_notes(f->v, qk.case_id, note_sealed, &sealed), ITK_OK);
+	assert_int_equal(sealed, 1);
+	b = cmd(C(SHOW), qk.case_id, NULL);
+	with_key(&b, &t, 0, "surrender", 1, qk.qsk[0], qk.svc_pk);
+	assert_int_equal(send_open(f, TRI, &b, &resp), ITK_OK);
+	assert_int_equal(resp->n_notes, 1);
+	assert_string_equal(resp->notes[0]->text,
+			    "the caller is the mill's owner");
+	itk_wire_free(resp);
+	/* A note without the queue key, on a service without intake keys:
+	 * refused, the case key cannot be opened (nothing stored). */
+	b = cmd(C(NOTE), qk.case_id, NULL);
+	b.text = "second";
+	refused(f, TRI, b, &honest, ITK_E_KEY_UNKNOWN);
+}
+
 int
 main(void)
 {
@@ -1635,6 +1895,12 @@ main(void)
 		test_two_person_approver_needs_the_queues, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_person_requester_revoked,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_qkeys_show_opens_the_copy,
+					    setup_qk, teardown),
+	    cmocka_unit_test_setup_teardown(test_qkeys_bad_keys_refused,
+					    setup_qk, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_qkeys_notes_under_the_case_key, setup_qk, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
