@@ -167,8 +167,13 @@ cpu_has_shani(void)
 }
 #endif
 
-/* FIPS 180-4 5.1.1: pads the tail (tlen < 64 bytes) of a message of
- * total bytes, hashes the last block or two, writes the digest. */
+/* The longest tail shani_finish pads into its two blocks (the 0x80 byte
+ * and the 8-byte length take the rest). */
+#define TAIL_MAX (2 * ITK_SHA256_BLOCK - 9)
+
+/* FIPS 180-4 5.1.1: pads the tail (tlen <= TAIL_MAX bytes) of a message
+ * of total bytes, hashes the last block or two in one call, writes the
+ * digest. */
 static void
 shani_finish(uint32_t h[8], uint64_t total, const uint8_t *tail, size_t tlen,
 	     uint8_t out[ITK_SHA256_LEN])
@@ -338,10 +343,14 @@ itk_sha256_digest(uint8_t out[ITK_SHA256_LEN], const void *data, size_t len)
 		return;
 	}
 	memcpy(h, sha256_iv, sizeof(h));
-	if (whole > 0) {
+	if (len <= TAIL_MAX) {
+		/* Short inputs (Merkle nodes, leaves, ids): padded and
+		 * hashed in one call. */
+		shani_finish(h, len, p, len, out);
+	} else {
 		shani_blocks(h, p, whole);
+		shani_finish(h, len, p + whole * ITK_SHA256_BLOCK,
+			     len % ITK_SHA256_BLOCK, out);
 	}
-	shani_finish(h, len, p + whole * ITK_SHA256_BLOCK,
-		     len % ITK_SHA256_BLOCK, out);
 	wipe(h, sizeof(h));
 }

@@ -17,6 +17,7 @@
 
 #include "crypto.h"
 #include "sha256.h"
+#include "tlog.h"
 
 static const itk_sha256_impl impls[] = {ITK_SHA256_SODIUM, ITK_SHA256_SHANI};
 #define NIMPLS (sizeof(impls) / sizeof(impls[0]))
@@ -280,6 +281,41 @@ key_id_same_on_both_paths(void **state)
 	}
 }
 
+/* The Merkle log's hashes (vault/tlog.c), whose short leaves take a
+ * one-call path: RFC 6962's H(0x00 || entry) and H(0x01 || l || r)
+ * computed with libsodium, every entry length to 300 and the largest. */
+static void
+tlog_hashes_match_libsodium(void **state)
+{
+	static uint8_t in[1 + TLOG_ENTRY_MAX];
+	static const size_t big[] = {1000, TLOG_ENTRY_MAX};
+	uint8_t want[32], got[32], l[32], r[32];
+
+	randombytes_buf(in, sizeof(in));
+	randombytes_buf(l, sizeof(l));
+	randombytes_buf(r, sizeof(r));
+	for (size_t k = 0; k < NIMPLS; k++) {
+		if (!use(impls[k])) {
+			continue;
+		}
+		for (size_t n = 0; n <= 300 + 2; n++) {
+			size_t len = n <= 300 ? n : big[n - 301];
+			in[0] = 0x00;
+			crypto_hash_sha256(want, in, 1 + len);
+			tlog_leaf_hash(got, in + 1, len);
+			assert_memory_equal(got, want, 32);
+		}
+		in[0] = 0x01;
+		memcpy(in + 1, l, 32);
+		memcpy(in + 33, r, 32);
+		crypto_hash_sha256(want, in, 65);
+		tlog_node_hash(got, l, r);
+		assert_memory_equal(got, want, 32);
+		tlog_node_hash(l, l, r); /* out aliases left */
+		assert_memory_equal(l, want, 32);
+	}
+}
+
 static void
 force_refuses_unknown(void **state)
 {
@@ -312,6 +348,7 @@ main(void)
 	    cmocka_unit_test_teardown(state_keeps_its_implementation,
 				      teardown),
 	    cmocka_unit_test_teardown(key_id_same_on_both_paths, teardown),
+	    cmocka_unit_test_teardown(tlog_hashes_match_libsodium, teardown),
 	    cmocka_unit_test_teardown(force_refuses_unknown, teardown),
 	};
 
