@@ -111,7 +111,10 @@ usage(FILE *f)
 	    "default 2000)\n"
 	    "  log_origin            log name (default: the bundle's "
 	    "origin)\n"
-	    "  worker_id             name on the link (default logd)\n");
+	    "  worker_id             name on the link (default logd)\n"
+	    "  user, group           started as root: the ids it drops to "
+	    "(default\n"
+	    "                        nobody/nogroup)\n");
 }
 
 /* logd's own keys (tier.h reads the common ones). */
