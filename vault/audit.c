@@ -35,8 +35,12 @@
 #define STEP 32u
 /* Leaves or records read per window: the reading thread collects their
  * pointers (valid for the read transaction), then two threads share the
- * hashing.  Only the reading thread calls LMDB. */
-#define WINDOW 16384u
+ * hashing in units of UNIT.  Only the reading thread calls LMDB. */
+#define WINDOW 8192u
+/* Leaves or records per unit of shared work: a power of two, so that a
+ * unit of leaves in a full window is a complete subtree. */
+#define UNIT_LEVEL 8u
+#define UNIT       (1u << UNIT_LEVEL)
 /* The map is sized for this many keys before the walk (no rehash up to
  * it); past it, it doubles as it fills. */
 #define PRESIZE_KEYS (UINT64_C(1) << 20)
@@ -65,7 +69,7 @@ typedef struct {
 	size_t cap, n;
 	char names[NAMES_MAX][VAULT_LEAF_DB_MAX + 1];
 	size_t nnames;
-	bool two; /* hash on a second thread too */
+	struct pool *pool; /* the second thread, or NULL */
 } ctx;
 
 const char *
@@ -247,11 +251,15 @@ note_name(ctx *c, const char *db, size_t len)
 	}
 }
 
-/* A decoded leaf waiting for its map slot (walk_leaves). */
+/* A decoded leaf waiting for its map slot (walk_leaves).  db points into
+ * LMDB's map, valid for the read transaction. */
 typedef struct {
 	uint8_t fp[32];
 	uint8_t hash[32];
 	uint64_t index;
+	const char *db;
+	size_t db_len;
+	itk_err status; /* ITK_OK, or why the leaf does not parse */
 	uint8_t flags;
 } pending_leaf;
 
@@ -328,28 +336,139 @@ open_env(ctx *c, const char *dir)
 }
 
 /*
- * Runs side(side_arg) on a second thread while this one runs
- * own(own_arg), and returns own's result once both are done.  Without a
- * second thread (c->two false, or none can start) both run here, side
- * first.  side must not call LMDB or report findings.
+ * The second thread: a helper that shares jobs split into units.  The
+ * caller posts a job and works on it too; each thread claims the next
+ * unit until none is left, so a helper that the scheduler keeps waiting
+ * costs at most the unit it holds.  Units must not call LMDB or report
+ * findings: they only read the window and write their own slots.
  */
-static itk_err
-run_beside(const ctx *c, void *(*side)(void *), void *side_arg,
-	   itk_err (*own)(void *), void *own_arg)
-{
-	pthread_t th;
-	bool started =
-	    c->two && pthread_create(&th, NULL, side, side_arg) == 0;
-	itk_err r;
+typedef void (*unit_fn)(void *arg, size_t unit);
 
-	if (!started) {
-		(void)side(side_arg);
+typedef struct pool {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t gen; /* jobs posted */
+	bool busy;    /* the helper is inside the current job */
+	bool quit;
+	unit_fn fn; /* the current job; NULL once withdrawn */
+	void *arg;
+	size_t units;
+	size_t next; /* the next unit to claim (atomic) */
+} pool;
+
+static void
+claim_units(pool *p, unit_fn fn, void *arg, size_t units)
+{
+	size_t u;
+
+	while ((u = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED)) <
+	       units) {
+		fn(arg, u);
 	}
-	r = own(own_arg);
-	if (started) {
-		(void)pthread_join(th, NULL);
+}
+
+static void *
+pool_main(void *arg)
+{
+	pool *p = arg;
+	uint64_t seen = 0;
+
+	(void)pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->quit && p->gen == seen) {
+			(void)pthread_cond_wait(&p->cv, &p->mu);
+		}
+		if (p->quit) {
+			break;
+		}
+		seen = p->gen;
+		if (p->fn == NULL) {
+			continue; /* finished before we woke */
+		}
+		unit_fn fn = p->fn;
+		void *farg = p->arg;
+		size_t units = p->units;
+		p->busy = true;
+		(void)pthread_mutex_unlock(&p->mu);
+		claim_units(p, fn, farg, units);
+		(void)pthread_mutex_lock(&p->mu);
+		p->busy = false;
+		(void)pthread_cond_broadcast(&p->cv);
 	}
-	return r;
+	(void)pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Starts the helper; NULL (work on one thread) if it cannot start. */
+static pool *
+pool_new(void)
+{
+	pool *p = calloc(1, sizeof(*p));
+
+	if (p == NULL) {
+		return NULL;
+	}
+	if (pthread_mutex_init(&p->mu, NULL) != 0) {
+		free(p);
+		return NULL;
+	}
+	if (pthread_cond_init(&p->cv, NULL) != 0) {
+		(void)pthread_mutex_destroy(&p->mu);
+		free(p);
+		return NULL;
+	}
+	if (pthread_create(&p->th, NULL, pool_main, p) != 0) {
+		(void)pthread_cond_destroy(&p->cv);
+		(void)pthread_mutex_destroy(&p->mu);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void
+pool_free(pool *p)
+{
+	if (p == NULL) {
+		return;
+	}
+	(void)pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	(void)pthread_cond_broadcast(&p->cv);
+	(void)pthread_mutex_unlock(&p->mu);
+	(void)pthread_join(p->th, NULL);
+	(void)pthread_cond_destroy(&p->cv);
+	(void)pthread_mutex_destroy(&p->mu);
+	free(p);
+}
+
+/* Runs fn(arg, u) for every u < units, on this thread and the helper if
+ * there is one; returns when all have run. */
+static void
+par_for(pool *p, unit_fn fn, void *arg, size_t units)
+{
+	if (p == NULL) {
+		for (size_t u = 0; u < units; u++) {
+			fn(arg, u);
+		}
+		return;
+	}
+	(void)pthread_mutex_lock(&p->mu);
+	p->fn = fn;
+	p->arg = arg;
+	p->units = units;
+	__atomic_store_n(&p->next, 0, __ATOMIC_RELAXED);
+	p->gen++;
+	(void)pthread_cond_broadcast(&p->cv);
+	(void)pthread_mutex_unlock(&p->mu);
+	claim_units(p, fn, arg, units);
+	(void)pthread_mutex_lock(&p->mu);
+	p->fn = NULL; /* a helper that has not woken yet skips it */
+	while (p->busy) {
+		(void)pthread_cond_wait(&p->cv, &p->mu);
+	}
+	(void)pthread_mutex_unlock(&p->mu);
 }
 
 /* A window of leaves, as read. */
@@ -358,116 +477,129 @@ typedef struct {
 	size_t len;
 } entry_ref;
 
-/* The tree half of the leaf walk: leaf hashes pushed in order. */
+/* Hashing and decoding a window of leaves, a unit at a time. */
 typedef struct {
-	tlog_hasher h;
 	const entry_ref *e;
 	size_t n;
-	uint64_t want1, want2;
-	uint8_t *root1, *root2;
-	itk_err r;
-} tree_job;
+	uint64_t first;     /* index of e[0] */
+	uint8_t (*lh)[32];  /* leaf hashes, one per leaf */
+	uint8_t (*sub)[32]; /* with fold: the root of each unit */
+	pending_leaf *pl;   /* one per leaf */
+	bool fold;          /* units are complete subtrees: fold them */
+} leaf_job;
 
-static void *
-tree_run(void *arg)
+static void
+leaf_unit(void *arg, size_t u)
 {
-	tree_job *t = arg;
-	uint8_t lh[TLOG_HASH_LEN];
-
-	for (size_t j = 0; j < t->n; j++) {
-		tlog_leaf_hash(lh, t->e[j].p, t->e[j].len);
-		if ((t->r = tlog_hasher_push(&t->h, lh)) != ITK_OK) {
-			break;
-		}
-		if (t->h.size == t->want1) {
-			tlog_hasher_root(&t->h, t->root1);
-		}
-		if (t->h.size == t->want2) {
-			tlog_hasher_root(&t->h, t->root2);
-		}
-	}
-	return NULL;
-}
-
-/* The map half of the leaf walk, over the same window. */
-typedef struct {
-	ctx *c;
-	const entry_ref *e;
-	size_t n;
-	uint64_t first; /* index of e[0] */
-} map_job;
-
-/* One leaf: decoded and fingerprinted into *pl, its map slot prefetched.
- * False if it does not parse (reported here; not mapped). */
-static bool
-take_leaf(ctx *c, uint64_t i, const entry_ref *e, pending_leaf *pl)
-{
+	leaf_job *j = arg;
+	size_t lo = u * UNIT, hi = lo + UNIT < j->n ? lo + UNIT : j->n;
 	vault_leaf l;
-	itk_err r;
 
-	if ((r = vault_leaf_decode(e->p, e->len, &l)) != ITK_OK) {
-		find(c, AUDIT_BAD_LEAF, "leaf #%llu does not parse: %s",
-		     (unsigned long long)i, itk_strerror(r));
-		return false;
+	for (size_t i = lo; i < hi; i++) {
+		pending_leaf *pl = &j->pl[i];
+		tlog_leaf_hash(j->lh[i], j->e[i].p, j->e[i].len);
+		pl->index = j->first + i;
+		if ((pl->status = vault_leaf_decode(j->e[i].p, j->e[i].len,
+						    &l)) != ITK_OK) {
+			continue;
+		}
+		if (!fingerprint(pl->fp, l.db, l.db_len, l.key, l.key_len)) {
+			pl->status = ITK_E_TOO_BIG;
+			continue;
+		}
+		memcpy(pl->hash, l.value_hash, 32);
+		pl->flags = l.flags;
+		pl->db = l.db;
+		pl->db_len = l.db_len;
 	}
-	if (!fingerprint(pl->fp, l.db, l.db_len, l.key, l.key_len)) {
-		find(c, AUDIT_BAD_LEAF, "leaf #%llu names too long a key",
-		     (unsigned long long)i);
-		return false;
-	}
-	slot_prefetch(c, pl->fp);
-	memcpy(pl->hash, l.value_hash, 32);
-	pl->index = i;
-	pl->flags = l.flags;
-	note_name(c, l.db, l.db_len);
-	return true;
-}
-
-static itk_err
-map_run(void *arg)
-{
-	map_job *m = arg;
-	pending_leaf pend[STEP];
-	size_t np;
-	itk_err r;
-
-	for (size_t j = 0; j < m->n;) {
-		/* Decode and fingerprint a step of leaves, prefetching their
-		 * slots, then map them in order (the latest leaf wins). */
-		for (np = 0; np < STEP && j < m->n; j++) {
-			if (take_leaf(m->c, m->first + j, &m->e[j],
-				      &pend[np])) {
-				np++;
+	if (j->fold) {
+		/* A complete subtree of UNIT leaves (RFC 6962 MTH), folded
+		 * in place: level by level, left := H(left, right). */
+		for (size_t w = 1; w < UNIT; w *= 2) {
+			for (size_t i = lo; i < hi; i += 2 * w) {
+				tlog_node_hash(j->lh[i], j->lh[i],
+					       j->lh[i + w]);
 			}
 		}
-		for (size_t k = 0; k < np; k++) {
-			if ((r = map_leaf(m->c, &pend[k])) != ITK_OK) {
-				return r;
-			}
+		memcpy(j->sub[u], j->lh[lo], 32);
+	}
+}
+
+/* The window's leaves into the tree, in order; a root at each signed
+ * size reached. */
+static itk_err
+push_window(const leaf_job *j, tlog_hasher *h, uint64_t want1,
+	    uint8_t root1[32], uint64_t want2, uint8_t root2[32])
+{
+	size_t units = (j->n + UNIT - 1) / UNIT;
+	itk_err r;
+
+	for (size_t i = 0; i < (j->fold ? units : j->n); i++) {
+		r = j->fold
+			? tlog_hasher_push_subtree(h, UNIT_LEVEL, j->sub[i])
+			: tlog_hasher_push(h, j->lh[i]);
+		if (r != ITK_OK) {
+			return r;
+		}
+		if (h->size == want1) {
+			tlog_hasher_root(h, root1);
+		}
+		if (h->size == want2) {
+			tlog_hasher_root(h, root2);
 		}
 	}
 	return ITK_OK;
 }
 
-/* Walks the leaves in order through one cursor, a window at a time: one
- * thread rebuilds the roots while the other maps the latest leaves. */
+/* The window's parsed leaves into the map, in order (the latest leaf of
+ * a key wins); the others reported. */
+static itk_err
+map_window(ctx *c, const leaf_job *j)
+{
+	itk_err r;
+
+	for (size_t i = 0; i < j->n && i < STEP; i++) {
+		if (j->pl[i].status == ITK_OK) {
+			slot_prefetch(c, j->pl[i].fp);
+		}
+	}
+	for (size_t i = 0; i < j->n; i++) {
+		const pending_leaf *pl = &j->pl[i];
+		if (i + STEP < j->n && j->pl[i + STEP].status == ITK_OK) {
+			slot_prefetch(c, j->pl[i + STEP].fp);
+		}
+		if (pl->status != ITK_OK) {
+			find(c, AUDIT_BAD_LEAF,
+			     "leaf #%llu does not parse: %s",
+			     (unsigned long long)pl->index,
+			     itk_strerror(pl->status));
+			continue;
+		}
+		note_name(c, pl->db, pl->db_len);
+		if ((r = map_leaf(c, pl)) != ITK_OK) {
+			return r;
+		}
+	}
+	return ITK_OK;
+}
+
+/* Walks the leaves in order through one cursor, a window at a time: both
+ * threads hash and decode, then this one adds them to the tree and the
+ * map. */
 static itk_err
 walk_leaves(ctx *c, uint64_t size, uint64_t want1, uint8_t root1[32],
 	    uint64_t want2, uint8_t root2[32], uint8_t full[32])
 {
 	entry_ref *win = NULL;
+	uint8_t(*lh)[32] = NULL;
+	uint8_t sub[WINDOW / UNIT][32];
+	pending_leaf *pl = NULL;
 	tlog_iter *it = NULL;
-	tree_job t;
-	map_job m;
+	tlog_hasher h;
 	size_t n;
 	itk_err r;
 
-	memset(&t, 0, sizeof(t));
-	tlog_hasher_init(&t.h);
-	t.want1 = want1;
-	t.want2 = want2;
-	t.root1 = root1;
-	t.root2 = root2;
+	tlog_hasher_init(&h);
 	if (want1 == 0) {
 		tlog_empty_root(root1);
 	}
@@ -484,7 +616,9 @@ walk_leaves(ctx *c, uint64_t size, uint64_t want1, uint8_t root1[32],
 			goto out;
 		}
 	}
-	if ((win = calloc(WINDOW, sizeof(*win))) == NULL) {
+	if ((win = calloc(WINDOW, sizeof(*win))) == NULL ||
+	    (lh = calloc(WINDOW, sizeof(*lh))) == NULL ||
+	    (pl = calloc(WINDOW, sizeof(*pl))) == NULL) {
 		r = ITK_E_NOMEM;
 		goto out;
 	}
@@ -494,6 +628,7 @@ walk_leaves(ctx *c, uint64_t size, uint64_t want1, uint8_t root1[32],
 		goto out;
 	}
 	for (uint64_t i = 0; i < size; i += n) {
+		leaf_job j;
 		for (n = 0; n < WINDOW && i + n < size; n++) {
 			r = tlog_iter_next(it, &win[n].p, &win[n].len);
 			if (r != ITK_OK) {
@@ -504,22 +639,34 @@ walk_leaves(ctx *c, uint64_t size, uint64_t want1, uint8_t root1[32],
 				goto out;
 			}
 		}
-		t.e = win;
-		t.n = n;
-		m = (map_job){.c = c, .e = win, .n = n, .first = i};
-		if ((r = run_beside(c, tree_run, &t, map_run, &m)) != ITK_OK ||
-		    (r = t.r) != ITK_OK) {
+		/* A full window (i is a multiple of WINDOW) with no signed
+		 * size inside it is WINDOW / UNIT complete subtrees. */
+		j = (leaf_job){.e = win,
+			       .n = n,
+			       .first = i,
+			       .lh = lh,
+			       .sub = sub,
+			       .pl = pl,
+			       .fold = n == WINDOW &&
+				       !(want1 > i && want1 < i + n) &&
+				       !(want2 > i && want2 < i + n)};
+		par_for(c->pool, leaf_unit, &j, (n + UNIT - 1) / UNIT);
+		if ((r = push_window(&j, &h, want1, root1, want2, root2)) !=
+			ITK_OK ||
+		    (r = map_window(c, &j)) != ITK_OK) {
 			goto out;
 		}
 		if (c->o != NULL && c->o->progress != NULL) {
 			c->o->progress(c->o->arg, i + n, size);
 		}
 	}
-	tlog_hasher_root(&t.h, full);
+	tlog_hasher_root(&h, full);
 	r = ITK_OK;
 out:
 	tlog_iter_free(it);
 	free(win);
+	free(lh);
+	free(pl);
 	return r;
 }
 
@@ -570,33 +717,26 @@ match_record(ctx *c, const char *name, const pending_rec *pr)
 	}
 }
 
-/* Hashing a window of records: fingerprints and value hashes of
- * p[lo, hi).  Pure: it runs on either thread. */
+/* Hashing a window of records, a unit at a time: fingerprints and value
+ * hashes. */
 typedef struct {
 	pending_rec *p;
 	const char *name;
-	size_t nlen, lo, hi;
+	size_t nlen, n;
 } rec_job;
 
-static void *
-rec_hash_run(void *arg)
+static void
+rec_unit(void *arg, size_t u)
 {
 	rec_job *j = arg;
+	size_t lo = u * UNIT, hi = lo + UNIT < j->n ? lo + UNIT : j->n;
 
-	for (size_t i = j->lo; i < j->hi; i++) {
+	for (size_t i = lo; i < hi; i++) {
 		pending_rec *pr = &j->p[i];
 		pr->named = fingerprint(pr->fp, j->name, j->nlen,
 					pr->k.mv_data, pr->k.mv_size);
 		itk_sha256(pr->hash, pr->d.mv_data, pr->d.mv_size);
 	}
-	return NULL;
-}
-
-static itk_err
-rec_hash_own(void *arg)
-{
-	(void)rec_hash_run(arg);
-	return ITK_OK;
 }
 
 /* Every record of database name against its latest leaf, in key order
@@ -622,28 +762,26 @@ check_db(ctx *c, const char *name, pending_rec *win)
 	}
 	rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
 	while (rc == 0) {
-		rec_job side, own;
+		rec_job j;
 		for (n = 0; n < WINDOW && rc == 0; n++) {
 			win[n].k = k;
 			win[n].d = d;
 			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
 		}
-		/* The second thread takes the second half. */
-		own = (rec_job){win, name, nlen, 0, n / 2};
-		side = (rec_job){win, name, nlen, n / 2, n};
-		(void)run_beside(c, rec_hash_run, &side, rec_hash_own, &own);
-		for (size_t j = 0; j < STEP && j < n && c->cap > 0; j++) {
-			if (win[j].named) {
-				slot_prefetch(c, win[j].fp);
+		j = (rec_job){win, name, nlen, n};
+		par_for(c->pool, rec_unit, &j, (n + UNIT - 1) / UNIT);
+		for (size_t i = 0; i < STEP && i < n && c->cap > 0; i++) {
+			if (win[i].named) {
+				slot_prefetch(c, win[i].fp);
 			}
 		}
-		for (size_t j = 0; j < n; j++) {
+		for (size_t i = 0; i < n; i++) {
 			/* Ask for the slot a few records ahead. */
-			if (j + STEP < n && win[j + STEP].named &&
+			if (i + STEP < n && win[i + STEP].named &&
 			    c->cap > 0) {
-				slot_prefetch(c, win[j + STEP].fp);
+				slot_prefetch(c, win[i + STEP].fp);
 			}
-			match_record(c, name, &win[j]);
+			match_record(c, name, &win[i]);
 		}
 	}
 	mdb_cursor_close(cur);
@@ -713,9 +851,12 @@ audit_verify(const char *dir, const note_verifier *log_key,
 	memset(rep, 0, sizeof(*rep));
 	c.o = o;
 	c.rep = rep;
-	/* Two threads unless told otherwise or there is one CPU. */
-	c.two = (o == NULL || o->threads != 1) &&
-		sysconf(_SC_NPROCESSORS_ONLN) > 1;
+	/* Two threads unless told otherwise or there is one CPU (or the
+	 * second cannot start: then all on this one). */
+	if ((o == NULL || o->threads != 1) &&
+	    sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+		c.pool = pool_new();
+	}
 	if ((r = itk_crypto_init()) != ITK_OK) {
 		return r;
 	}
@@ -842,6 +983,7 @@ out:
 	if (c.env != NULL) {
 		mdb_env_close(c.env);
 	}
+	pool_free(c.pool);
 	map_release(c.map, c.cap);
 	free(recs);
 	itk_buf_free(note);

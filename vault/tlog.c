@@ -78,21 +78,37 @@ tlog_hasher_init(tlog_hasher *h)
 itk_err
 tlog_hasher_push(tlog_hasher *h, const uint8_t leaf_hash[TLOG_HASH_LEN])
 {
-	uint8_t cur[TLOG_HASH_LEN];
+	return tlog_hasher_push_subtree(h, 0, leaf_hash);
+}
 
-	if (h->size >= TLOG_SIZE_MAX) {
+itk_err
+tlog_hasher_push_subtree(tlog_hasher *h, unsigned level,
+			 const uint8_t root[TLOG_HASH_LEN])
+{
+	uint8_t cur[TLOG_HASH_LEN];
+	uint64_t n;
+
+	if (level > 62) {
+		return ITK_E_RANGE;
+	}
+	n = UINT64_C(1) << level;
+	if ((h->size & (n - 1)) != 0) {
+		return ITK_E_RANGE;
+	}
+	if (h->size > TLOG_SIZE_MAX - n) {
 		return ITK_E_FULL;
 	}
-	memcpy(cur, leaf_hash, TLOG_HASH_LEN);
-	/* Each set low bit of size is a complete subtree of that height on
-	 * the stack that the new leaf now pairs with. */
-	for (uint64_t s = h->size; (s & 1u) != 0; s >>= 1) {
+	memcpy(cur, root, TLOG_HASH_LEN);
+	/* The stack holds one complete subtree per set bit of size, the
+	 * smallest on top; size has no bit below level, so each set bit
+	 * from level up is a subtree the new one now pairs with. */
+	for (uint64_t s = h->size >> level; (s & 1u) != 0; s >>= 1) {
 		h->depth--;
 		tlog_node_hash(cur, h->stack[h->depth], cur);
 	}
 	memcpy(h->stack[h->depth], cur, TLOG_HASH_LEN);
 	h->depth++;
-	h->size++;
+	h->size += n;
 	return ITK_OK;
 }
 

@@ -80,6 +80,13 @@ void tlog_hasher_init(tlog_hasher *h);
 /* Appends one leaf hash; ITK_E_FULL past TLOG_SIZE_MAX. */
 itk_err tlog_hasher_push(tlog_hasher *h,
 			 const uint8_t leaf_hash[TLOG_HASH_LEN]) ITK_WUR;
+/* Appends 2^level leaves at once, given the root of their complete
+ * subtree (for hashers that build subtrees in parallel): the same as
+ * pushing those leaves one by one.  ITK_E_RANGE unless level <= 62 and
+ * the size so far is a multiple of 2^level; ITK_E_FULL past
+ * TLOG_SIZE_MAX. */
+itk_err tlog_hasher_push_subtree(tlog_hasher *h, unsigned level,
+				 const uint8_t root[TLOG_HASH_LEN]) ITK_WUR;
 /* The root of the leaves pushed so far (the empty root if none). */
 void tlog_hasher_root(const tlog_hasher *h, uint8_t out[TLOG_HASH_LEN]);
 

@@ -22,9 +22,11 @@
 
 #include "audit.h"
 #include "buf.h"
+#include "checkpoint.h"
 #include "crypto.h"
 #include "note.h"
 #include "sha256.h"
+#include "tlog.h"
 #include "vault.h"
 #include "vault_log.h"
 
@@ -37,6 +39,9 @@ static char base[] = "/tmp/test-audit-XXXXXX";
 static char vdir[sizeof(base) + 16];
 static note_signer *signer;
 static unsigned copies;
+/* A checkpoint "seen elsewhere" passed to audit_verify, or NULL. */
+static const uint8_t *seen_note;
+static size_t seen_len;
 
 /* What one verify reported. */
 typedef struct {
@@ -67,7 +72,11 @@ on_finding(void *arg, audit_finding f, const char *message)
 static void
 verify(const char *dir, unsigned threads, result *res)
 {
-	audit_opts o = {.finding = on_finding, .arg = res, .threads = threads};
+	audit_opts o = {.finding = on_finding,
+			.arg = res,
+			.threads = threads,
+			.seen = seen_note,
+			.seen_len = seen_len};
 
 	memset(res, 0, sizeof(*res));
 	res->r =
@@ -427,12 +436,127 @@ gap_in_leaves_is_damage(void **state)
 	assert_non_null(strstr(res.msg[res.n - 1], "#30000"));
 }
 
+/* A signed checkpoint for the first size leaves of the vault, with its
+ * true root (or that root with a bit flipped), appended to out. */
+static void
+sign_at(uint64_t size, bool forge, itk_buf *out)
+{
+	uint8_t root[TLOG_HASH_LEN];
+	itk_buf *body = itk_buf_new(1024);
+	MDB_env *env;
+	MDB_txn *txn;
+	tlog *t;
+
+	assert_non_null(body);
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+	assert_int_equal(mdb_env_open(env, vdir, MDB_RDONLY, 0), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(tlog_open(txn, &t), ITK_OK);
+	assert_int_equal(tlog_root(t, txn, size, root), ITK_OK);
+	tlog_free(t);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	if (forge) {
+		root[7] ^= 0x10;
+	}
+	assert_int_equal(checkpoint_body("audit.test/log", size, root, body),
+			 ITK_OK);
+	assert_int_equal(
+	    note_sign(signer, itk_buf_ptr(body), itk_buf_len(body), out),
+	    ITK_OK);
+	itk_buf_free(body);
+}
+
+/* A checkpoint seen elsewhere whose size falls inside a window (so that
+ * window is hashed leaf by leaf, not as subtrees): its root is rebuilt;
+ * a forged root for that size is a fork. */
+static void
+checkpoint_seen_mid_window(void **state)
+{
+	static const uint64_t sizes[] = {20001, 8192, 1, 39999};
+	static result res;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		itk_buf *note = itk_buf_new(4096);
+		assert_non_null(note);
+		sign_at(sizes[i], false, note);
+		seen_note = itk_buf_ptr(note);
+		seen_len = itk_buf_len(note);
+		verify_both(vdir, &res);
+		assert_int_equal(res.r, ITK_OK);
+		assert_int_equal(res.rep.findings, 0);
+		assert_int_equal(res.rep.seen_size, sizes[i]);
+		itk_buf_reset(note);
+		sign_at(sizes[i], true, note);
+		seen_note = itk_buf_ptr(note);
+		seen_len = itk_buf_len(note);
+		verify_both(vdir, &res);
+		seen_note = NULL;
+		seen_len = 0;
+		itk_buf_free(note);
+		assert_int_equal(res.r, ITK_OK);
+		assert_int_equal(res.rep.findings, 1);
+		assert_int_equal(res.count[AUDIT_ROOT_MISMATCH], 1);
+	}
+}
+
+/* tlog_hasher_push_subtree (the auditor's parallel fold) equals pushing
+ * the same leaves one by one, at every aligned position and level; a
+ * misaligned subtree is refused and changes nothing. */
+static void
+hasher_subtree_equals_leaves(void **state)
+{
+	static uint8_t lh[1000][32];
+	uint8_t a[32], b[32], sub[32];
+	tlog_hasher h1, h2;
+
+	randombytes_buf(lh, sizeof(lh));
+	for (unsigned level = 0; level <= 6; level++) {
+		size_t w = (size_t)1 << level;
+		tlog_hasher_init(&h1);
+		tlog_hasher_init(&h2);
+		for (size_t i = 0; i + w <= 1000; i += w) {
+			tlog_hasher t;
+			tlog_hasher_init(&t);
+			for (size_t k = 0; k < w; k++) {
+				assert_int_equal(
+				    tlog_hasher_push(&t, lh[i + k]), ITK_OK);
+				assert_int_equal(
+				    tlog_hasher_push(&h1, lh[i + k]), ITK_OK);
+			}
+			tlog_hasher_root(&t, sub);
+			assert_int_equal(
+			    tlog_hasher_push_subtree(&h2, level, sub), ITK_OK);
+			assert_int_equal(h1.size, h2.size);
+			tlog_hasher_root(&h1, a);
+			tlog_hasher_root(&h2, b);
+			assert_memory_equal(a, b, 32);
+		}
+		if (level > 0) {
+			assert_int_equal(tlog_hasher_push(&h2, lh[0]), ITK_OK);
+			tlog_hasher_root(&h2, a);
+			assert_int_equal(
+			    tlog_hasher_push_subtree(&h2, level, sub),
+			    ITK_E_RANGE);
+			tlog_hasher_root(&h2, b);
+			assert_memory_equal(a, b, 32);
+		}
+	}
+	tlog_hasher_init(&h1);
+	assert_int_equal(tlog_hasher_push_subtree(&h1, 63, sub), ITK_E_RANGE);
+	assert_int_equal(tlog_hasher_push_subtree(&h1, 62, sub), ITK_OK);
+	assert_int_equal(tlog_hasher_push_subtree(&h1, 0, sub), ITK_E_FULL);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(hasher_subtree_equals_leaves),
 	    cmocka_unit_test(clean_vault_verifies),
 	    cmocka_unit_test(clean_vault_verifies_with_libsodium_sha256),
+	    cmocka_unit_test(checkpoint_seen_mid_window),
 	    cmocka_unit_test(altered_records_found),
 	    cmocka_unit_test(swapped_records_found),
 	    cmocka_unit_test(missing_and_unlogged_records_found),
