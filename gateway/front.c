@@ -88,8 +88,19 @@ struct conn {
 	struct ep cev, bev;
 	int cfd, bfd;
 	bool connecting, ceof, beof, head_partial, dead;
-	bool relayed;     /* nng has had a request: all go there */
 	bool close_after; /* close once `out` is sent; read no more */
+	/* nng's answers, followed byte by byte (rs_feed) so that a request
+	 * of ours waits for none of them: requests relayed and not yet
+	 * wholly answered; opaque once an answer cannot be followed (then
+	 * every later request goes to nng too). */
+	uint32_t bpend;
+	bool opaque;
+	bool rs_cl_seen, rs_bad;
+	unsigned rs_status;
+	uint32_t rs_lines;
+	uint64_t rs_cl, rs_body;
+	size_t rs_llen;
+	char rs_line[48];
 	enum cstate st;
 	uint64_t body_left;
 	uint64_t deadline; /* monotonic ms */
@@ -361,13 +372,20 @@ out_put(struct conn *c, const uint8_t *a, size_t n)
 	return true;
 }
 
+/* Nothing of nng's outstanding on c: a request may be served here. */
+static bool
+backend_idle(const struct conn *c)
+{
+	return !c->opaque && c->bpend == 0 && c->fwd == 0 && c->st != S_BODY;
+}
+
 static void
 conn_refuse(struct shard *f, struct conn *c, unsigned status, itk_err code,
 	    const char *msg, gw_reject why)
 {
 	itk_log_debug("front.refused", "status=%u reason=%s", status,
 		      itk_errname(code));
-	if (!c->relayed && c->olen > c->ooff) {
+	if (backend_idle(c) && c->olen > c->ooff) {
 		/* Earlier answers still on their way: this one after them,
 		 * then close. */
 		size_t alen = 0;
@@ -583,6 +601,7 @@ gw_front_head_check(const uint8_t *p, size_t n, size_t max_lines,
 		h->route = GW_ROUTE_NNG;
 	}
 	h->close = http10 || conn_close;
+	h->head_method = n >= 5 && memcmp(p, "HEAD ", 5) == 0;
 	return 0;
 }
 
@@ -607,6 +626,126 @@ gw_front_head_end(const uint8_t *p, size_t n)
 		}
 	}
 	return 0;
+}
+
+/* ------------------------------------------------ nng's answers */
+
+/* One line of an answer's head (without its line end) is complete. */
+static void
+rs_line_done(struct conn *c)
+{
+	size_t n =
+	    c->rs_llen < sizeof(c->rs_line) ? c->rs_llen : sizeof(c->rs_line);
+	const char *l = c->rs_line;
+	static const char cl[] = "content-length:";
+
+	if (c->rs_lines++ == 0) {
+		/* "HTTP/1.1 200 ...": 1xx (an interim answer) is not one
+		 * we can count. */
+		if (n < 12 || memcmp(l, "HTTP/1.", 7) != 0 || l[9] < '2' ||
+		    l[9] > '5' || l[10] < '0' || l[10] > '9' || l[11] < '0' ||
+		    l[11] > '9') {
+			c->rs_bad = true;
+		}
+		return;
+	}
+	if (c->rs_llen > sizeof(c->rs_line)) {
+		return; /* a long header: not one of those below */
+	}
+	if (n >= sizeof(cl) - 1 && strncasecmp(l, cl, sizeof(cl) - 1) == 0) {
+		char num[24];
+		size_t v = sizeof(cl) - 1, w = n;
+		uint64_t x;
+		while (v < w && (l[v] == ' ' || l[v] == '\t')) {
+			v++;
+		}
+		while (w > v && (l[w - 1] == ' ' || l[w - 1] == '\t')) {
+			w--;
+		}
+		if (w == v || w - v >= sizeof(num) || c->rs_cl_seen) {
+			c->rs_bad = true;
+			return;
+		}
+		memcpy(num, l + v, w - v);
+		num[w - v] = '\0';
+		if (itk_parse_u64(num, 0, UINT64_MAX, &x) != ITK_OK) {
+			c->rs_bad = true;
+			return;
+		}
+		c->rs_cl_seen = true;
+		c->rs_cl = x;
+	} else if (n >= 18 && strncasecmp(l, "transfer-encoding:", 18) == 0) {
+		c->rs_bad = true;
+	}
+}
+
+static void
+rs_answer_done(struct conn *c)
+{
+	if (c->bpend == 0) {
+		c->opaque = true; /* an answer to nothing we sent */
+		return;
+	}
+	c->bpend--;
+}
+
+/*
+ * Follows nng's answer bytes p[0, n) (on their way to the client,
+ * unchanged): heads up to their blank line, then Content-Length body
+ * bytes.  An answer without a Content-Length, with Transfer-Encoding or
+ * with a 1xx status makes c opaque.
+ */
+static void
+rs_feed(struct conn *c, const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && !c->opaque) {
+		uint8_t b;
+		if (c->rs_body > 0) {
+			size_t k =
+			    n - i < c->rs_body ? n - i : (size_t)c->rs_body;
+			c->rs_body -= k;
+			i += k;
+			if (c->rs_body == 0) {
+				rs_answer_done(c);
+			}
+			continue;
+		}
+		b = p[i++];
+		if (b == '\r') {
+			continue;
+		}
+		if (b != '\n') {
+			if (c->rs_llen < sizeof(c->rs_line)) {
+				c->rs_line[c->rs_llen] = (char)b;
+			}
+			if (c->rs_llen <= sizeof(c->rs_line)) {
+				c->rs_llen++;
+			}
+			continue;
+		}
+		if (c->rs_llen > 0) {
+			rs_line_done(c);
+			c->rs_llen = 0;
+			continue;
+		}
+		if (c->rs_lines == 0) {
+			continue; /* blank lines before an answer */
+		}
+		/* The blank line: the head is complete. */
+		if (c->rs_bad || !c->rs_cl_seen) {
+			c->opaque = true;
+			return;
+		}
+		c->rs_body = c->rs_cl;
+		c->rs_lines = 0;
+		c->rs_cl_seen = false;
+		c->rs_cl = 0;
+		if (c->rs_body == 0) {
+			rs_answer_done(c);
+		}
+	}
 }
 
 /* ------------------------------------------------ local requests */
@@ -881,7 +1020,7 @@ advance(struct shard *f, struct conn *c, uint64_t now)
 			return true;
 		}
 		/* A client that does not read its answers gets no more. */
-		if (!c->relayed && c->olen - c->ooff >= OUT_CAP) {
+		if (backend_idle(c) && c->olen - c->ooff >= OUT_CAP) {
 			return true;
 		}
 		if (!c->head_partial) {
@@ -916,7 +1055,7 @@ advance(struct shard *f, struct conn *c, uint64_t now)
 		if (h.route == GW_ROUTE_KEYS && f->o.bundle == NULL) {
 			h.route = GW_ROUTE_NNG;
 		}
-		if (h.route != GW_ROUTE_NNG && !c->relayed &&
+		if (h.route != GW_ROUTE_NNG && backend_idle(c) &&
 		    f->o.submit != NULL) {
 			if (!local_start(f, c, &h, e, now)) {
 				return false;
@@ -926,7 +1065,10 @@ advance(struct shard *f, struct conn *c, uint64_t now)
 			}
 			continue;
 		}
-		c->relayed = true;
+		c->bpend++;
+		if (h.head_method) {
+			c->opaque = true; /* its answer has no body */
+		}
 		c->fwd += e;
 		c->head_partial = false;
 		if (h.length > 0) {
@@ -981,7 +1123,7 @@ static size_t
 recv_room(const struct shard *f, struct conn *c, uint8_t **dst, bool *direct)
 {
 	*direct = false;
-	if (c->ceof || c->close_after) {
+	if (c->ceof || (c->close_after && c->st == S_HEAD)) {
 		return 0;
 	}
 	if (c->st == S_LBODY && c->len == 0 && c->lr->got < c->lr->len) {
@@ -1056,6 +1198,7 @@ pump(struct shard *f, struct conn *c, uint64_t now)
 	       c->olen < c->ocap) {
 		n = recv(c->bfd, c->out + c->olen, c->ocap - c->olen, 0);
 		if (n > 0) {
+			rs_feed(c, c->out + c->olen, (size_t)n);
 			c->olen += (size_t)n;
 			continue;
 		}
@@ -1089,7 +1232,7 @@ pump(struct shard *f, struct conn *c, uint64_t now)
 	if (c->ooff == c->olen) {
 		c->ooff = c->olen = 0;
 		/* Room again for answers held back: go on with `in`. */
-		if (!c->relayed && c->st == S_HEAD && c->len > 0 &&
+		if (backend_idle(c) && c->st == S_HEAD && c->len > 0 &&
 		    !c->close_after && !advance(f, c, now)) {
 			return false;
 		}
@@ -1097,17 +1240,24 @@ pump(struct shard *f, struct conn *c, uint64_t now)
 	/* Ends: the backend closed and all of it reached the client; our
 	 * own "Connection: close" answer is out; or the client closed and
 	 * everything it sent went on (or was answered). */
-	if ((c->beof || (c->close_after && c->st != S_LWAIT)) &&
-	    c->olen == 0) {
+	if (c->beof && (c->st == S_LBODY || c->st == S_LWAIT)) {
+		/* nng closed while a request of ours is under way: answer
+		 * it, then close like nng did. */
+		c->close_after = true;
+	} else if (c->beof && c->olen == 0) {
+		conn_free(f, c);
+		return false;
+	}
+	if (c->close_after && c->st == S_HEAD && c->olen == 0) {
 		conn_free(f, c);
 		return false;
 	}
 	if (c->ceof && c->fwd == 0) {
-		if (c->bfd >= 0 && c->len == 0) {
-			(void)shutdown(c->bfd, SHUT_WR);
-		} else if (c->st == S_LWAIT || c->olen > 0) {
-			/* an answer to come or to send: then close */
+		if (c->st == S_LWAIT || (c->olen > 0 && backend_idle(c))) {
+			/* an answer of ours to come or to send: then close */
 			c->close_after = true;
+		} else if (c->bfd >= 0 && c->len == 0) {
+			(void)shutdown(c->bfd, SHUT_WR); /* nng's to come */
 		} else {
 			conn_free(f, c);
 			return false;

@@ -32,8 +32,11 @@
  * HTTP/1.1", a Host header on HTTP/1.1); anything else -- other paths,
  * a query string, HEAD, other versions -- is relayed to nng on
  * 127.0.0.1:backend_port as before and its answers relayed back
- * unchanged.  Once a connection has used nng, all its later requests go
- * there too (answers stay in order without parsing nng's).
+ * unchanged.  The front follows nng's answers (status line,
+ * Content-Length, body) so that one of our requests is served here only
+ * when nng owes the connection nothing; an answer it cannot follow (no
+ * Content-Length, 1xx, chunked, an answer to HEAD) sends all later
+ * requests of that connection to nng too, so answers keep their order.
  */
 
 #include <stdbool.h>
@@ -99,9 +102,10 @@ typedef enum {
 /* What gw_front_head_check found in one head. */
 typedef struct {
 	gw_route route;
-	bool has_length; /* a Content-Length header was present */
-	uint64_t length; /* its value (0 without) */
-	bool close;      /* HTTP/1.0, or "Connection: close" */
+	bool has_length;  /* a Content-Length header was present */
+	uint64_t length;  /* its value (0 without) */
+	bool close;       /* HTTP/1.0, or "Connection: close" */
+	bool head_method; /* HEAD: its answer has no body */
 	/* With a refusal: the Error code and the metrics reason. */
 	itk_err code;
 	gw_reject why;

@@ -5,7 +5,8 @@
  * (spool, receipt key) and a stand-in nng backend: answers split at every
  * byte, pipelined requests answered in order, oversized heads and bodies,
  * bad lengths, chunked bodies, slow heads and bodies (408), max_concurrent
- * (503), keys, Connection: close, and requests relayed to the backend.
+ * (503), keys, Connection: close, and requests relayed to the backend
+ * (the front follows its answers to serve the next request itself).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,12 +34,13 @@
 #include "gw_front.h"
 #include "keys.h"
 
-#define MAX_BODY    4096u
-#define MAX_HEADER  1024u
-#define HEAD_TO_MS  400u
-#define BODY_TO_MS  400u
-#define BUNDLE      "the key bundle bytes"
-#define BACKEND_ANS "HTTP/1.1 299 Backend\r\nContent-Length: 2\r\n\r\nnn"
+#define MAX_BODY     4096u
+#define MAX_HEADER   1024u
+#define HEAD_TO_MS   400u
+#define BODY_TO_MS   400u
+#define BUNDLE       "the key bundle bytes"
+#define BACKEND_ANS  "HTTP/1.1 299 Backend\r\nContent-Length: 2\r\n\r\nnn"
+#define BACKEND_HEAD "HTTP/1.1 299 Backend\r\nContent-Length: 0\r\n\r\n"
 
 static char dir[64];
 static itk_secret_key *rk, *ik;
@@ -78,9 +80,14 @@ backend(void *arg)
 			while ((e = memmem(buf, have, "\r\n\r\n", 4)) !=
 			       NULL) {
 				size_t k = (size_t)(e - buf) + 4;
+				/* HEAD: a head only (its length is 0 here, so
+				 * that the test's reader can take it). */
+				const char *ans = memcmp(buf, "HEAD ", 5) == 0
+						      ? BACKEND_HEAD
+						      : BACKEND_ANS;
 				atomic_fetch_add(&bk_requests, 1);
-				if (send(c, BACKEND_ANS, strlen(BACKEND_ANS),
-					 MSG_NOSIGNAL) < 0) {
+				if (send(c, ans, strlen(ans), MSG_NOSIGNAL) <
+				    0) {
 					break;
 				}
 				memmove(buf, buf + k, have - k);
@@ -844,8 +851,8 @@ connection_close_honoured(void **state)
 	itk_buf_free(b);
 }
 
-/* Other paths go to nng; after that the connection stays with nng, so
- * answers keep their order without the front reading nng's. */
+/* Other paths go to nng; a request of ours that arrives while nng still
+ * owes an answer goes to nng too, so answers keep their order. */
 static void
 other_paths_relayed_in_order(void **state)
 {
@@ -871,6 +878,52 @@ other_paths_relayed_in_order(void **state)
 	assert_int_equal(a.status, 299);
 	assert_int_equal(atomic_load(&bk_requests), before + 2);
 	close(fd);
+	itk_buf_free(b);
+}
+
+/* One at a time: once nng has answered, a submission on the same
+ * connection is served by the front again; after an answer the front
+ * cannot follow (to HEAD), everything stays with nng. */
+static void
+sequential_back_to_front(void **state)
+{
+	itk_buf *b = make_body(1, 9);
+	const char *get = "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *head = "HEAD /index.html HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *keys_req = "GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct rd r = {.have = 0};
+	struct answer a;
+	size_t n;
+	uint8_t *req = post(b, "", &n);
+	int before = atomic_load(&bk_requests);
+	int fd = dial();
+
+	(void)state;
+	send_all(fd, get, strlen(get));
+	assert_true(read_answer(fd, &r, &a));
+	assert_int_equal(a.status, 299);
+	send_all(fd, req, n);
+	assert_true(read_answer(fd, &r, &a));
+	assert_int_equal(a.status, 200); /* a receipt: the front's */
+	assert_int_equal(atomic_load(&bk_requests), before + 1);
+	send_all(fd, get, strlen(get));
+	assert_true(read_answer(fd, &r, &a));
+	assert_int_equal(a.status, 299);
+	send_all(fd, keys_req, strlen(keys_req));
+	assert_true(read_answer(fd, &r, &a));
+	assert_int_equal(a.status, 200);
+	assert_memory_equal(a.body, BUNDLE, a.len);
+	assert_int_equal(atomic_load(&bk_requests), before + 2);
+	/* HEAD: from here on nng answers everything. */
+	send_all(fd, head, strlen(head));
+	assert_true(read_answer(fd, &r, &a));
+	assert_int_equal(a.status, 299);
+	send_all(fd, keys_req, strlen(keys_req));
+	assert_true(read_answer(fd, &r, &a));
+	assert_int_equal(a.status, 299);
+	assert_int_equal(atomic_load(&bk_requests), before + 4);
+	close(fd);
+	free(req);
 	itk_buf_free(b);
 }
 
@@ -923,6 +976,7 @@ main(void)
 	    cmocka_unit_test(busy_beyond_max_concurrent),
 	    cmocka_unit_test(connection_close_honoured),
 	    cmocka_unit_test(other_paths_relayed_in_order),
+	    cmocka_unit_test(sequential_back_to_front),
 	    cmocka_unit_test(garbage_does_not_break_it),
 	};
 
