@@ -871,18 +871,12 @@ gw_spool_worker_commit(gw_spool *s, const uint8_t *const *acks, size_t n_acks,
 	}
 	r = ITK_E_DB;
 	/*
-	 * Acknowledgements alone need not be durable: the next synced commit
-	 * (the group commit of new submissions, or this very call again)
-	 * flushes this one's meta page, and until then a system crash only
-	 * undoes them, which re-leases submissions the vault already holds
-	 * and will recognise.  LMDB keeps the environment consistent either
-	 * way (MDB_NOMETASYNC: one flush instead of two).  Replies are
-	 * stored for the operator tier, which may forget them once told:
-	 * a commit that stores replies is fully synced.
+	 * Fully synced, like the append.  (Acknowledgements alone would not
+	 * need the meta flush, but LMDB 0.9.24 flushes it whatever the
+	 * transaction's flags, and the environment's flag would also reach
+	 * a concurrent append.)
 	 */
-	if ((rc = mdb_txn_begin(s->env, NULL,
-				n_replies == 0 ? MDB_NOMETASYNC : 0, &txn)) !=
-	    0) {
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
 		log_db("worker_commit", rc);
 		goto out;
 	}
