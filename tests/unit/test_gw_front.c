@@ -506,8 +506,7 @@ parser_routes(void **state)
 	    "POST /v1/submissions\r\nHost: a\r\n\r\n",
 	    "POST\r\nHost: a\r\n\r\n",
 	    "GET /v1/keys HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n",
-	    "GET /v1/challenge HTTP/1.1\r\nHost: a\r\nContent-Length: "
-	    "1\r\n\r\n",
+	    "GET /v1/challenge HTTP/1.1\r\nHost:a\r\nContent-Length:1\r\n\r\n",
 	    "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
 	    "\r\n\r\n",
 	};
