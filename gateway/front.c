@@ -1362,7 +1362,10 @@ accept_all(struct shard *f, uint64_t now)
 			}
 			return; /* EAGAIN, or try again on the next event */
 		}
-		if (atomic_load(f->n) >= f->o.max_conns) {
+		/* Counted first, so that shards accepting at once never
+		 * pass max_conns together. */
+		if (atomic_fetch_add(f->n, 1) >= f->o.max_conns) {
+			atomic_fetch_sub(f->n, 1);
 			refuse_fd(fd, 503, ITK_E_BUSY, "too many connections",
 				  1, GW_REJ_CONNS);
 			close(fd);
@@ -1370,6 +1373,7 @@ accept_all(struct shard *f, uint64_t now)
 		}
 		if ((c = calloc(1, sizeof(*c))) == NULL ||
 		    (c->in = malloc(f->o.max_header)) == NULL) {
+			atomic_fetch_sub(f->n, 1);
 			free(c);
 			close(fd);
 			continue;
@@ -1389,6 +1393,7 @@ accept_all(struct shard *f, uint64_t now)
 		ev.events = EPOLLIN;
 		ev.data.ptr = &c->cev;
 		if (epoll_ctl(f->efd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			atomic_fetch_sub(f->n, 1);
 			free(c->in);
 			free(c);
 			close(fd);
@@ -1401,7 +1406,6 @@ accept_all(struct shard *f, uint64_t now)
 			f->head->prev = c;
 		}
 		f->head = c;
-		atomic_fetch_add(f->n, 1);
 		gw_metrics_conns(1);
 		gw_pow_set_load(f->o.pow, GW_LOAD_CONNS, atomic_load(f->n),
 				f->o.max_conns);
