@@ -145,6 +145,11 @@ class Stack:
         self.start_gateway()
         for i in range(self.n_workers):
             self.start_worker(i)
+        # A worker links only after its vault is open: once all are
+        # connected, the vault exists with its databases, so a test that
+        # reads it straight away does not race the first worker's set-up.
+        wait_for(lambda: self.metric("intake_gw_workers_connected") >=
+                 self.n_workers, 30, "%d workers connected" % self.n_workers)
         return self
 
     def kill(self, name, sig=signal.SIGKILL):

@@ -111,12 +111,20 @@ def start_opd_logd(st):
 
 
 def op_as(ipc, key, uid, groups):
-    """intake-op queues as uid with those groups (no root left)."""
+    """intake-op queues as uid with those groups (no root left), run from
+    a copy beside the key: the build tree may be where uid cannot reach
+    (a checkout under /root), and a refusal must come from the socket,
+    not from exec."""
+    op = os.path.join(os.path.dirname(key), "intake-op")
+    if not os.path.exists(op):
+        shutil.copyfile(exe("intake-op"), op)
+        os.chmod(op, 0o755)
+
     def drop():
         os.setgroups(groups)
         os.setgid(uid)
         os.setuid(uid)
-    return subprocess.run([exe("intake-op"), "--key", key, "--url",
+    return subprocess.run([op, "--key", key, "--url",
                            "ipc://" + ipc, "queues"], capture_output=True,
                           text=True, timeout=60, preexec_fn=drop)
 
