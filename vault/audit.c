@@ -443,15 +443,13 @@ pool_free(pool *p)
 	free(p);
 }
 
-/* Runs fn(arg, u) for every u < units, on this thread and the helper if
- * there is one; returns when all have run. */
+/* Offers the job fn(arg, u), u < units, to the helper, which starts on
+ * it while this thread does something else; par_finish completes it.
+ * Without a helper, nothing runs until par_finish. */
 static void
-par_for(pool *p, unit_fn fn, void *arg, size_t units)
+par_post(pool *p, unit_fn fn, void *arg, size_t units)
 {
 	if (p == NULL) {
-		for (size_t u = 0; u < units; u++) {
-			fn(arg, u);
-		}
 		return;
 	}
 	(void)pthread_mutex_lock(&p->mu);
@@ -462,6 +460,19 @@ par_for(pool *p, unit_fn fn, void *arg, size_t units)
 	p->gen++;
 	(void)pthread_cond_broadcast(&p->cv);
 	(void)pthread_mutex_unlock(&p->mu);
+}
+
+/* Runs the units of the posted job that nobody has taken yet, then waits
+ * for the helper's last one: when it returns, all have run. */
+static void
+par_finish(pool *p, unit_fn fn, void *arg, size_t units)
+{
+	if (p == NULL) {
+		for (size_t u = 0; u < units; u++) {
+			fn(arg, u);
+		}
+		return;
+	}
 	claim_units(p, fn, arg, units);
 	(void)pthread_mutex_lock(&p->mu);
 	p->fn = NULL; /* a helper that has not woken yet skips it */
@@ -583,21 +594,61 @@ map_window(ctx *c, const leaf_job *j)
 	return ITK_OK;
 }
 
-/* Walks the leaves in order through one cursor, a window at a time: both
- * threads hash and decode, then this one adds them to the tree and the
- * map. */
+/* One window of leaves and what is computed from it. */
+typedef struct {
+	entry_ref win[WINDOW];
+	uint8_t lh[WINDOW][32];
+	uint8_t sub[WINDOW / UNIT][32];
+	pending_leaf pl[WINDOW];
+	leaf_job j;
+} leaf_buf;
+
+/* Reads the window of leaves from index i (at most WINDOW, up to size)
+ * into b.  On failure *bad is the leaf that cannot be read (the caller
+ * reports it once the leaves before it are in). */
+static itk_err
+read_leaves(tlog_iter *it, uint64_t i, uint64_t size, uint64_t want1,
+	    uint64_t want2, leaf_buf *b, uint64_t *bad)
+{
+	size_t n;
+	itk_err r;
+
+	for (n = 0; n < WINDOW && i + n < size; n++) {
+		if ((r = tlog_iter_next(it, &b->win[n].p, &b->win[n].len)) !=
+		    ITK_OK) {
+			*bad = i + n;
+			return r;
+		}
+	}
+	/* A full window (i is a multiple of WINDOW) with no signed size
+	 * inside it is WINDOW / UNIT complete subtrees. */
+	b->j =
+	    (leaf_job){.e = b->win,
+		       .n = n,
+		       .first = i,
+		       .lh = b->lh,
+		       .sub = b->sub,
+		       .pl = b->pl,
+		       .fold = n == WINDOW && !(want1 > i && want1 < i + n) &&
+			       !(want2 > i && want2 < i + n)};
+	return ITK_OK;
+}
+
+/*
+ * Walks the leaves in order through one cursor, a window at a time, in a
+ * pipeline: while both threads hash and decode window k, this one adds
+ * window k - 1 to the tree and the map and reads window k + 1.  Findings
+ * come in index order, as on one thread.
+ */
 static itk_err
 walk_leaves(ctx *c, uint64_t size, uint64_t want1, uint8_t root1[32],
 	    uint64_t want2, uint8_t root2[32], uint8_t full[32])
 {
-	entry_ref *win = NULL;
-	uint8_t(*lh)[32] = NULL;
-	uint8_t sub[WINDOW / UNIT][32];
-	pending_leaf *pl = NULL;
+	leaf_buf *buf = NULL, *cur, *prev = NULL;
 	tlog_iter *it = NULL;
 	tlog_hasher h;
-	size_t n;
-	itk_err r;
+	uint64_t next, bad = 0;
+	itk_err r, rr;
 
 	tlog_hasher_init(&h);
 	if (want1 == 0) {
@@ -616,9 +667,7 @@ walk_leaves(ctx *c, uint64_t size, uint64_t want1, uint8_t root1[32],
 			goto out;
 		}
 	}
-	if ((win = calloc(WINDOW, sizeof(*win))) == NULL ||
-	    (lh = calloc(WINDOW, sizeof(*lh))) == NULL ||
-	    (pl = calloc(WINDOW, sizeof(*pl))) == NULL) {
+	if ((buf = calloc(2, sizeof(*buf))) == NULL) {
 		r = ITK_E_NOMEM;
 		goto out;
 	}
@@ -627,46 +676,67 @@ walk_leaves(ctx *c, uint64_t size, uint64_t want1, uint8_t root1[32],
 		     itk_strerror(r));
 		goto out;
 	}
-	for (uint64_t i = 0; i < size; i += n) {
-		leaf_job j;
-		for (n = 0; n < WINDOW && i + n < size; n++) {
-			r = tlog_iter_next(it, &win[n].p, &win[n].len);
-			if (r != ITK_OK) {
-				find(c, AUDIT_DAMAGED,
-				     "leaf #%llu cannot be read: %s",
-				     (unsigned long long)(i + n),
-				     itk_strerror(r));
-				goto out;
+	cur = &buf[0];
+	if (size > 0 && (r = read_leaves(it, 0, size, want1, want2, cur,
+					 &bad)) != ITK_OK) {
+		find(c, AUDIT_DAMAGED, "leaf #%llu cannot be read: %s",
+		     (unsigned long long)bad, itk_strerror(r));
+		goto out;
+	}
+	for (next = size > 0 ? cur->j.n : 0; size > 0;) {
+		size_t units = (cur->j.n + UNIT - 1) / UNIT;
+		r = ITK_OK;
+		par_post(c->pool, leaf_unit, &cur->j, units);
+		if (prev != NULL) {
+			if ((r = push_window(&prev->j, &h, want1, root1, want2,
+					     root2)) == ITK_OK) {
+				r = map_window(c, &prev->j);
+			}
+			if (r == ITK_OK && c->o != NULL &&
+			    c->o->progress != NULL) {
+				c->o->progress(c->o->arg,
+					       prev->j.first + prev->j.n,
+					       size);
 			}
 		}
-		/* A full window (i is a multiple of WINDOW) with no signed
-		 * size inside it is WINDOW / UNIT complete subtrees. */
-		j = (leaf_job){.e = win,
-			       .n = n,
-			       .first = i,
-			       .lh = lh,
-			       .sub = sub,
-			       .pl = pl,
-			       .fold = n == WINDOW &&
-				       !(want1 > i && want1 < i + n) &&
-				       !(want2 > i && want2 < i + n)};
-		par_for(c->pool, leaf_unit, &j, (n + UNIT - 1) / UNIT);
-		if ((r = push_window(&j, &h, want1, root1, want2, root2)) !=
-			ITK_OK ||
-		    (r = map_window(c, &j)) != ITK_OK) {
+		prev = cur;
+		cur = cur == &buf[0] ? &buf[1] : &buf[0];
+		rr = r == ITK_OK && next < size
+			 ? read_leaves(it, next, size, want1, want2, cur, &bad)
+			 : ITK_OK;
+		/* The helper may hold prev's units: finish before leaving. */
+		par_finish(c->pool, leaf_unit, &prev->j, units);
+		if (r != ITK_OK) {
 			goto out;
 		}
-		if (c->o != NULL && c->o->progress != NULL) {
-			c->o->progress(c->o->arg, i + n, size);
+		if (rr != ITK_OK || next >= size) {
+			/* The last window read (or the one before a leaf
+			 * that cannot be read) still goes in. */
+			if ((r = push_window(&prev->j, &h, want1, root1, want2,
+					     root2)) != ITK_OK ||
+			    (r = map_window(c, &prev->j)) != ITK_OK) {
+				goto out;
+			}
+			if (rr != ITK_OK) {
+				find(c, AUDIT_DAMAGED,
+				     "leaf #%llu cannot be read: %s",
+				     (unsigned long long)bad,
+				     itk_strerror(rr));
+				r = rr;
+				goto out;
+			}
+			break;
 		}
+		next += cur->j.n;
 	}
 	tlog_hasher_root(&h, full);
+	if (c->o != NULL && c->o->progress != NULL) {
+		c->o->progress(c->o->arg, size, size);
+	}
 	r = ITK_OK;
 out:
 	tlog_iter_free(it);
-	free(win);
-	free(lh);
-	free(pl);
+	free(buf);
 	return r;
 }
 
@@ -739,14 +809,50 @@ rec_unit(void *arg, size_t u)
 	}
 }
 
-/* Every record of database name against its latest leaf, in key order
- * through one cursor, a window at a time: both threads hash, then this
- * one matches. */
-static itk_err
-check_db(ctx *c, const char *name, pending_rec *win)
+/* Reads up to WINDOW records from the cursor (k, d and *rc: the last
+ * read) into w; returns how many. */
+static size_t
+read_recs(MDB_cursor *cur, MDB_val *k, MDB_val *d, int *rc, pending_rec *w)
 {
+	size_t n;
+
+	for (n = 0; n < WINDOW && *rc == 0; n++) {
+		w[n].k = *k;
+		w[n].d = *d;
+		*rc = mdb_cursor_get(cur, k, d, MDB_NEXT);
+	}
+	return n;
+}
+
+/* A hashed window of records against the map, in order. */
+static void
+match_window(ctx *c, const char *name, const pending_rec *w, size_t n)
+{
+	for (size_t i = 0; i < STEP && i < n && c->cap > 0; i++) {
+		if (w[i].named) {
+			slot_prefetch(c, w[i].fp);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		/* Ask for the slot a few records ahead. */
+		if (i + STEP < n && w[i + STEP].named && c->cap > 0) {
+			slot_prefetch(c, w[i + STEP].fp);
+		}
+		match_record(c, name, &w[i]);
+	}
+}
+
+/* Every record of database name against its latest leaf, in key order
+ * through one cursor, a window at a time, in a pipeline as for the
+ * leaves: while both threads hash window k, this one matches window
+ * k - 1 and reads window k + 1.  bufs: 2 * WINDOW records. */
+static itk_err
+check_db(ctx *c, const char *name, pending_rec *bufs)
+{
+	rec_job job[2];
 	MDB_cursor *cur = NULL;
-	size_t nlen = strlen(name), n;
+	size_t nlen = strlen(name), n, units;
+	int b = 0, prev = -1;
 	MDB_dbi dbi;
 	MDB_val k, d;
 	int rc;
@@ -761,28 +867,23 @@ check_db(ctx *c, const char *name, pending_rec *win)
 		return ITK_E_DB;
 	}
 	rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
-	while (rc == 0) {
-		rec_job j;
-		for (n = 0; n < WINDOW && rc == 0; n++) {
-			win[n].k = k;
-			win[n].d = d;
-			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+	n = read_recs(cur, &k, &d, &rc, bufs);
+	while (n > 0) {
+		job[b] = (rec_job){bufs + (size_t)b * WINDOW, name, nlen, n};
+		units = (n + UNIT - 1) / UNIT;
+		par_post(c->pool, rec_unit, &job[b], units);
+		if (prev >= 0) {
+			match_window(c, name, job[prev].p, job[prev].n);
 		}
-		j = (rec_job){win, name, nlen, n};
-		par_for(c->pool, rec_unit, &j, (n + UNIT - 1) / UNIT);
-		for (size_t i = 0; i < STEP && i < n && c->cap > 0; i++) {
-			if (win[i].named) {
-				slot_prefetch(c, win[i].fp);
-			}
-		}
-		for (size_t i = 0; i < n; i++) {
-			/* Ask for the slot a few records ahead. */
-			if (i + STEP < n && win[i + STEP].named &&
-			    c->cap > 0) {
-				slot_prefetch(c, win[i + STEP].fp);
-			}
-			match_record(c, name, &win[i]);
-		}
+		prev = b;
+		b = 1 - b;
+		n = rc == 0 ? read_recs(cur, &k, &d, &rc,
+					bufs + (size_t)b * WINDOW)
+			    : 0;
+		par_finish(c->pool, rec_unit, &job[prev], units);
+	}
+	if (prev >= 0) {
+		match_window(c, name, job[prev].p, job[prev].n);
 	}
 	mdb_cursor_close(cur);
 	if (rc != MDB_NOTFOUND) {
@@ -965,7 +1066,7 @@ audit_verify(const char *dir, const note_verifier *log_key,
 	     i++) {
 		note_name(&c, always_logged[i], strlen(always_logged[i]));
 	}
-	if ((recs = calloc(WINDOW, sizeof(*recs))) == NULL) {
+	if ((recs = calloc(2 * WINDOW, sizeof(*recs))) == NULL) {
 		r = ITK_E_NOMEM;
 		goto out;
 	}
