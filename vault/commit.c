@@ -16,33 +16,6 @@
 
 #define REC_BUF_MAX (VAULT_MSG_FIXED_LEN + VAULT_SEALED_MAX)
 
-static MDB_val
-mval(const void *p, size_t n)
-{
-	MDB_val m;
-
-	m.mv_data = (void *)(uintptr_t)p;
-	m.mv_size = n;
-	return m;
-}
-
-static itk_err
-db_get(vault_txn *t, vault_db db, const uint8_t *key, size_t klen, MDB_val *d)
-{
-	MDB_val k = mval(key, klen);
-
-	return vault_mdb_err(mdb_get(t->txn, t->v->dbi[db], &k, d));
-}
-
-static itk_err
-db_put(vault_txn *t, vault_db db, const uint8_t *key, size_t klen,
-       const uint8_t *val, size_t vlen, unsigned flags)
-{
-	MDB_val k = mval(key, klen), d = mval(val, vlen);
-
-	return vault_mdb_err(mdb_put(t->txn, t->v->dbi[db], &k, &d, flags));
-}
-
 static itk_err
 check_labels(itk_queue q, itk_urgency u, itk_lang l)
 {
@@ -111,7 +84,8 @@ stored_as(vault_txn *t, const uint8_t id[VAULT_ID_LEN], bool *dup,
 
 	*dup = false;
 	memset(case_id, 0, VAULT_ID_LEN);
-	r = db_get(t, VAULT_DB_MESSAGES, id, VAULT_ID_LEN, &d);
+	r = vault_db_get(t->txn, t->v, VAULT_DB_MESSAGES, id, VAULT_ID_LEN,
+			 &d);
 	if (r == ITK_OK) {
 		if ((r = vault_msg_decode(d.mv_data, d.mv_size, &m)) !=
 		    ITK_OK) {
@@ -124,7 +98,8 @@ stored_as(vault_txn *t, const uint8_t id[VAULT_ID_LEN], bool *dup,
 	if (r != ITK_E_NOT_FOUND) {
 		return r;
 	}
-	r = db_get(t, VAULT_DB_QUARANTINE, id, VAULT_ID_LEN, &d);
+	r = vault_db_get(t->txn, t->v, VAULT_DB_QUARANTINE, id, VAULT_ID_LEN,
+			 &d);
 	if (r == ITK_OK) {
 		*dup = true;
 		return ITK_OK;
@@ -138,7 +113,8 @@ case_load(vault_txn *t, const uint8_t id[VAULT_ID_LEN], vault_case_rec *c)
 	MDB_val d;
 	itk_err r;
 
-	if ((r = db_get(t, VAULT_DB_CASES, id, VAULT_ID_LEN, &d)) != ITK_OK) {
+	if ((r = vault_db_get(t->txn, t->v, VAULT_DB_CASES, id, VAULT_ID_LEN,
+			      &d)) != ITK_OK) {
 		return r;
 	}
 	if ((r = vault_case_decode(d.mv_data, d.mv_size, c)) != ITK_OK) {
@@ -156,8 +132,9 @@ case_put(vault_txn *t, vault_change kind, const vault_case_rec *c, itk_buf *b)
 
 	itk_buf_reset(b);
 	if ((r = vault_case_encode(c, b)) != ITK_OK ||
-	    (r = db_put(t, VAULT_DB_CASES, c->id, VAULT_ID_LEN, itk_buf_ptr(b),
-			itk_buf_len(b), 0)) != ITK_OK) {
+	    (r = vault_db_put(t->txn, t->v, VAULT_DB_CASES, c->id,
+			      VAULT_ID_LEN, itk_buf_ptr(b), itk_buf_len(b),
+			      0)) != ITK_OK) {
 		return r;
 	}
 	return vault_txn_changed(t, kind, c->id, VAULT_ID_LEN, itk_buf_ptr(b),
@@ -173,7 +150,8 @@ queue_enter(vault_txn *t, const vault_case_rec *c)
 
 	vault_qkey_encode(c, k);
 	t->counters.open_by_queue[c->queue]++;
-	return db_put(t, VAULT_DB_QUEUE, k, sizeof(k), &ver, 1, 0);
+	return vault_db_put(t->txn, t->v, VAULT_DB_QUEUE, k, sizeof(k), &ver,
+			    1, 0);
 }
 
 static itk_err
@@ -188,7 +166,7 @@ queue_leave(vault_txn *t, const vault_case_rec *c)
 	}
 	t->counters.open_by_queue[c->queue]--;
 	vault_qkey_encode(c, k);
-	key = mval(k, sizeof(k));
+	key = vault_mval(k, sizeof(k));
 	r = vault_mdb_err(
 	    mdb_del(t->txn, t->v->dbi[VAULT_DB_QUEUE], &key, NULL));
 	/* An entry already missing is repaired by the caller's re-entry. */
@@ -251,7 +229,8 @@ find_case(vault_txn *t, const vault_message *m,
 	if (m->mailbox_id == NULL) {
 		return ITK_OK;
 	}
-	r = db_get(t, VAULT_DB_MAILBOXES, mbx_hash, VAULT_HASH_LEN, &d);
+	r = vault_db_get(t->txn, t->v, VAULT_DB_MAILBOXES, mbx_hash,
+			 VAULT_HASH_LEN, &d);
 	if (r == ITK_E_NOT_FOUND) {
 		return ITK_OK;
 	}
@@ -356,7 +335,8 @@ mailbox_index(vault_txn *t, const uint8_t h[VAULT_HASH_LEN],
 	      const uint8_t case_id[VAULT_ID_LEN])
 {
 	uint8_t mv[VAULT_MBX_VAL_LEN];
-	MDB_val k = mval(h, VAULT_HASH_LEN), d = mval(mv, sizeof(mv));
+	MDB_val k = vault_mval(h, VAULT_HASH_LEN),
+		d = vault_mval(mv, sizeof(mv));
 	int rc;
 
 	vault_mbx_encode(case_id, mv);
@@ -384,9 +364,9 @@ message_put(vault_txn *t, const vault_message *m,
 	rec.sealed_len = m->sealed_len;
 	itk_buf_reset(b);
 	if ((r = vault_msg_encode(&rec, b)) != ITK_OK ||
-	    (r = db_put(t, VAULT_DB_MESSAGES, m->submission_id, VAULT_ID_LEN,
-			itk_buf_ptr(b), itk_buf_len(b), MDB_NOOVERWRITE)) !=
-		ITK_OK) {
+	    (r = vault_db_put(t->txn, t->v, VAULT_DB_MESSAGES,
+			      m->submission_id, VAULT_ID_LEN, itk_buf_ptr(b),
+			      itk_buf_len(b), MDB_NOOVERWRITE)) != ITK_OK) {
 		return r;
 	}
 	t->counters.messages++;
@@ -465,9 +445,9 @@ commit_quarantine(vault_txn *t, const vault_quarantine_item *q, itk_buf *b,
 	rec.sealed_len = q->sealed_len;
 	itk_buf_reset(b);
 	if ((r = vault_quar_encode(&rec, b)) != ITK_OK ||
-	    (r = db_put(t, VAULT_DB_QUARANTINE, q->submission_id, VAULT_ID_LEN,
-			itk_buf_ptr(b), itk_buf_len(b), MDB_NOOVERWRITE)) !=
-		ITK_OK) {
+	    (r = vault_db_put(t->txn, t->v, VAULT_DB_QUARANTINE,
+			      q->submission_id, VAULT_ID_LEN, itk_buf_ptr(b),
+			      itk_buf_len(b), MDB_NOOVERWRITE)) != ITK_OK) {
 		return r;
 	}
 	t->counters.quarantined++;

@@ -97,42 +97,6 @@ actor_ok(const vault_actor *who)
 	return n > 0 && n <= VAULT_ACTOR_MAX;
 }
 
-static MDB_val
-mval(const void *p, size_t n)
-{
-	MDB_val m;
-
-	m.mv_data = (void *)(uintptr_t)p;
-	m.mv_size = n;
-	return m;
-}
-
-static itk_err
-op_get(vault_op *o, vault_db db, const uint8_t *k, size_t klen, MDB_val *d)
-{
-	MDB_val key = mval(k, klen);
-
-	return vault_mdb_err(mdb_get(o->t.txn, o->t.v->dbi[db], &key, d));
-}
-
-static itk_err
-op_put(vault_op *o, vault_db db, const uint8_t *k, size_t klen,
-       const uint8_t *val, size_t vlen, unsigned flags)
-{
-	MDB_val key = mval(k, klen), d = mval(val, vlen);
-
-	return vault_mdb_err(
-	    mdb_put(o->t.txn, o->t.v->dbi[db], &key, &d, flags));
-}
-
-static itk_err
-op_del(vault_op *o, vault_db db, const uint8_t *k, size_t klen)
-{
-	MDB_val key = mval(k, klen);
-
-	return vault_mdb_err(mdb_del(o->t.txn, o->t.v->dbi[db], &key, NULL));
-}
-
 itk_err
 vault_op_begin(vault *v, vault_op **out)
 {
@@ -238,7 +202,7 @@ vault_op_nonce(vault_op *o, uint64_t t, uint32_t key_id, const uint8_t *nonce,
 static itk_err
 next_seq(vault_op *o, uint64_t *seq)
 {
-	MDB_val k = mval(META_SEQ, sizeof(META_SEQ) - 1), d;
+	MDB_val k = vault_mval(META_SEQ, sizeof(META_SEQ) - 1), d;
 	uint8_t v[8];
 	itk_err r;
 
@@ -254,7 +218,7 @@ next_seq(vault_op *o, uint64_t *seq)
 		*seq = itk_load_u64(d.mv_data) + 1;
 	}
 	itk_store_u64(v, *seq);
-	d = mval(v, sizeof(v));
+	d = vault_mval(v, sizeof(v));
 	return vault_mdb_err(
 	    mdb_put(o->t.txn, o->t.v->dbi[VAULT_DB_META], &k, &d, 0));
 }
@@ -308,8 +272,9 @@ vault_op_record(vault_op *o, const uint8_t *case_id, uint64_t at,
 	    (r = itk_buf_put(o->b, detail, dn)) != ITK_OK) {
 		return r;
 	}
-	if ((r = op_put(o, VAULT_DB_ACTIONS, k, sizeof(k), itk_buf_ptr(o->b),
-			itk_buf_len(o->b), MDB_NOOVERWRITE)) != ITK_OK) {
+	if ((r = vault_db_put(o->t.txn, o->t.v, VAULT_DB_ACTIONS, k, sizeof(k),
+			      itk_buf_ptr(o->b), itk_buf_len(o->b),
+			      MDB_NOOVERWRITE)) != ITK_OK) {
 		return r;
 	}
 	return vault_txn_changed(&o->t, VAULT_CHANGE_ACTION, k, sizeof(k),
@@ -350,7 +315,7 @@ static itk_err
 lease_read(MDB_txn *txn, vault *v, const uint8_t case_id[VAULT_ID_LEN],
 	   uint64_t now, vault_lease *out)
 {
-	MDB_val k = mval(case_id, VAULT_ID_LEN), d;
+	MDB_val k = vault_mval(case_id, VAULT_ID_LEN), d;
 	itk_err r;
 
 	r = vault_mdb_err(mdb_get(txn, v->dbi[VAULT_DB_LEASES], &k, &d));
@@ -383,8 +348,9 @@ lease_put(vault_op *o, const uint8_t case_id[VAULT_ID_LEN],
 	    (r = put_actor(o->b, who)) != ITK_OK) {
 		return r;
 	}
-	if ((r = op_put(o, VAULT_DB_LEASES, case_id, VAULT_ID_LEN,
-			itk_buf_ptr(o->b), itk_buf_len(o->b), 0)) != ITK_OK) {
+	if ((r = vault_db_put(o->t.txn, o->t.v, VAULT_DB_LEASES, case_id,
+			      VAULT_ID_LEN, itk_buf_ptr(o->b),
+			      itk_buf_len(o->b), 0)) != ITK_OK) {
 		return r;
 	}
 	return vault_txn_changed(&o->t, VAULT_CHANGE_LEASE, case_id,
@@ -415,7 +381,7 @@ vault_op_claim(vault_op *o, itk_queue q, const vault_actor *who, uint64_t now,
 	/* The queue index is in the operators' order: the first case
 	 * without a live lease is the one to take.  The whole walk is in
 	 * this write transaction, so two operators never take the same. */
-	k = mval(&first, 1);
+	k = vault_mval(&first, 1);
 	r = ITK_E_NOT_FOUND;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 	     rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
@@ -466,8 +432,8 @@ vault_op_release(vault_op *o, const uint8_t case_id[VAULT_ID_LEN])
 {
 	itk_err r;
 
-	if ((r = op_del(o, VAULT_DB_LEASES, case_id, VAULT_ID_LEN)) !=
-	    ITK_OK) {
+	if ((r = vault_db_del(o->t.txn, o->t.v, VAULT_DB_LEASES, case_id,
+			      VAULT_ID_LEN)) != ITK_OK) {
 		return r;
 	}
 	return vault_txn_changed(&o->t, VAULT_CHANGE_LEASE, case_id,
@@ -645,8 +611,9 @@ vault_op_note_dek(vault_op *o, const uint8_t case_id[VAULT_ID_LEN],
 	if (r != ITK_OK) {
 		return r;
 	}
-	if ((r = op_put(o, VAULT_DB_NOTES, k, sizeof(k), itk_buf_ptr(o->b),
-			itk_buf_len(o->b), MDB_NOOVERWRITE)) != ITK_OK) {
+	if ((r = vault_db_put(o->t.txn, o->t.v, VAULT_DB_NOTES, k, sizeof(k),
+			      itk_buf_ptr(o->b), itk_buf_len(o->b),
+			      MDB_NOOVERWRITE)) != ITK_OK) {
 		return r;
 	}
 	return vault_txn_changed(&o->t, VAULT_CHANGE_NOTE, k, sizeof(k),
@@ -676,7 +643,8 @@ vault_op_tag(vault_op *o, const uint8_t case_id[VAULT_ID_LEN], const char *tag,
 	n = strlen(tag);
 	memcpy(k, case_id, VAULT_ID_LEN);
 	memcpy(k + VAULT_ID_LEN, tag, n);
-	r = op_get(o, VAULT_DB_TAGS, k, VAULT_ID_LEN + n, &d);
+	r = vault_db_get(o->t.txn, o->t.v, VAULT_DB_TAGS, k, VAULT_ID_LEN + n,
+			 &d);
 	if (r != ITK_OK && r != ITK_E_NOT_FOUND) {
 		return r;
 	}
@@ -684,9 +652,11 @@ vault_op_tag(vault_op *o, const uint8_t case_id[VAULT_ID_LEN], const char *tag,
 		return ITK_OK; /* already so */
 	}
 	if (add) {
-		r = op_put(o, VAULT_DB_TAGS, k, VAULT_ID_LEN + n, &one, 1, 0);
+		r = vault_db_put(o->t.txn, o->t.v, VAULT_DB_TAGS, k,
+				 VAULT_ID_LEN + n, &one, 1, 0);
 	} else {
-		r = op_del(o, VAULT_DB_TAGS, k, VAULT_ID_LEN + n);
+		r = vault_db_del(o->t.txn, o->t.v, VAULT_DB_TAGS, k,
+				 VAULT_ID_LEN + n);
 	}
 	if (r != ITK_OK) {
 		return r;
@@ -721,9 +691,9 @@ vault_op_outbox_put(vault_op *o, const uint8_t case_id[VAULT_ID_LEN],
 	    (r = itk_buf_put_u64(b, posted_at)) != ITK_OK ||
 	    (r = itk_buf_put_u32(b, (uint32_t)len)) != ITK_OK ||
 	    (r = itk_buf_put(b, sealed, len)) != ITK_OK ||
-	    (r = op_put(o, VAULT_DB_OUTBOX, reply_id, VAULT_ID_LEN,
-			itk_buf_ptr(b), itk_buf_len(b), MDB_NOOVERWRITE)) !=
-		ITK_OK) {
+	    (r = vault_db_put(o->t.txn, o->t.v, VAULT_DB_OUTBOX, reply_id,
+			      VAULT_ID_LEN, itk_buf_ptr(b), itk_buf_len(b),
+			      MDB_NOOVERWRITE)) != ITK_OK) {
 		goto out;
 	}
 	r = vault_txn_changed(&o->t, VAULT_CHANGE_OUTBOX, reply_id,
@@ -832,8 +802,9 @@ approvals_purge(vault_op *o, uint64_t now)
 		return vault_mdb_err(rc);
 	}
 	for (size_t i = 0; i < n; i++) {
-		if ((r = op_del(o, VAULT_DB_APPROVALS, dead[i],
-				VAULT_APPROVAL_ID_LEN)) != ITK_OK ||
+		if ((r = vault_db_del(o->t.txn, o->t.v, VAULT_DB_APPROVALS,
+				      dead[i], VAULT_APPROVAL_ID_LEN)) !=
+			ITK_OK ||
 		    (r = vault_txn_changed(&o->t, VAULT_CHANGE_APPROVAL,
 					   dead[i], VAULT_APPROVAL_ID_LEN,
 					   NULL, 0)) != ITK_OK) {
@@ -921,11 +892,11 @@ vault_op_approval_take(vault_op *o, const uint8_t id[VAULT_APPROVAL_ID_LEN],
 	MDB_val d;
 	itk_err r;
 
-	if ((r = op_get(o, VAULT_DB_APPROVALS, id, VAULT_APPROVAL_ID_LEN,
-			&d)) != ITK_OK ||
+	if ((r = vault_db_get(o->t.txn, o->t.v, VAULT_DB_APPROVALS, id,
+			      VAULT_APPROVAL_ID_LEN, &d)) != ITK_OK ||
 	    (r = approval_copy(&d, id, out, req)) != ITK_OK ||
-	    (r = op_del(o, VAULT_DB_APPROVALS, id, VAULT_APPROVAL_ID_LEN)) !=
-		ITK_OK) {
+	    (r = vault_db_del(o->t.txn, o->t.v, VAULT_DB_APPROVALS, id,
+			      VAULT_APPROVAL_ID_LEN)) != ITK_OK) {
 		return r;
 	}
 	return vault_txn_changed(&o->t, VAULT_CHANGE_APPROVAL, id,
@@ -937,7 +908,7 @@ vault_ops_approval_get(vault *v, const uint8_t id[VAULT_APPROVAL_ID_LEN],
 		       vault_approval *out, itk_buf *req)
 {
 	MDB_txn *t = NULL;
-	MDB_val k = mval(id, VAULT_APPROVAL_ID_LEN), d;
+	MDB_val k = vault_mval(id, VAULT_APPROVAL_ID_LEN), d;
 	itk_err r;
 
 	if ((r = vault_mdb_err(mdb_txn_begin(v->env, NULL, MDB_RDONLY, &t))) !=
@@ -1010,7 +981,7 @@ walk_prefix(vault *v, vault_db db, const uint8_t *prefix, size_t plen,
 		c = NULL;
 		goto out;
 	}
-	k = mval(prefix, plen);
+	k = vault_mval(prefix, plen);
 	rc = mdb_cursor_get(c, &k, &d, plen > 0 ? MDB_SET_RANGE : MDB_FIRST);
 	for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		if (plen > 0 && (k.mv_size < plen ||
@@ -1332,7 +1303,7 @@ has_tag(vault *v, const uint8_t case_id[VAULT_ID_LEN], const char *tag,
 	uint8_t k[VAULT_ID_LEN + VAULT_TAG_MAX];
 	size_t n = strlen(tag);
 	MDB_txn *t = NULL;
-	MDB_val key = mval(k, VAULT_ID_LEN + n), d;
+	MDB_val key = vault_mval(k, VAULT_ID_LEN + n), d;
 	itk_err r;
 
 	*yes = false;
@@ -1491,7 +1462,8 @@ vault_outbox_sent(vault *v, const uint8_t (*ids)[VAULT_ID_LEN], size_t n,
 		return r;
 	}
 	for (size_t i = 0; i < n; i++) {
-		r = op_get(o, VAULT_DB_OUTBOX, ids[i], VAULT_ID_LEN, &d);
+		r = vault_db_get(o->t.txn, o->t.v, VAULT_DB_OUTBOX, ids[i],
+				 VAULT_ID_LEN, &d);
 		if (r == ITK_E_NOT_FOUND) {
 			continue; /* another worker sent it first */
 		}
@@ -1501,8 +1473,8 @@ vault_outbox_sent(vault *v, const uint8_t (*ids)[VAULT_ID_LEN], size_t n,
 		}
 		/* Copy what we keep before the delete frees the page. */
 		memcpy(ov.reply_id, ids[i], VAULT_ID_LEN);
-		if ((r = op_del(o, VAULT_DB_OUTBOX, ids[i], VAULT_ID_LEN)) !=
-			ITK_OK ||
+		if ((r = vault_db_del(o->t.txn, o->t.v, VAULT_DB_OUTBOX,
+				      ids[i], VAULT_ID_LEN)) != ITK_OK ||
 		    (r = vault_txn_changed(&o->t, VAULT_CHANGE_OUTBOX, ids[i],
 					   VAULT_ID_LEN, NULL, 0)) != ITK_OK) {
 			goto out;

@@ -15,16 +15,6 @@
 
 static const uint8_t AD_MSG[3] = {'m', 's', 'g'};
 
-static MDB_val
-mval(const void *p, size_t n)
-{
-	MDB_val m;
-
-	m.mv_data = (void *)(uintptr_t)p;
-	m.mv_size = n;
-	return m;
-}
-
 static void
 qk_key(itk_queue q, uint32_t version, uint8_t out[5])
 {
@@ -246,7 +236,7 @@ current_in(vault *v, MDB_txn *t, itk_queue q, vault_qkey *out)
 					       &c))) != ITK_OK) {
 		return r;
 	}
-	key = mval(k, sizeof(k));
+	key = vault_mval(k, sizeof(k));
 	rc = mdb_cursor_get(c, &key, &d, MDB_SET_RANGE);
 	if (rc == MDB_SUCCESS &&
 	    !(key.mv_size == 5 && memcmp(key.mv_data, k, 5) == 0)) {
@@ -293,7 +283,7 @@ get_in(vault *v, MDB_txn *t, itk_queue q, uint32_t version,
 		return ITK_E_RANGE;
 	}
 	qk_key(q, version, k);
-	key = mval(k, sizeof(k));
+	key = vault_mval(k, sizeof(k));
 	if ((r = vault_mdb_err(mdb_get(t, v->dbi[VAULT_DB_QUEUE_KEYS], &key,
 				       &d))) != ITK_OK) {
 		return r;
@@ -343,8 +333,8 @@ vault_qkeys_import(vault *v, const vault_qkey *keys, size_t n, uint64_t now,
 		val[0] = VAULT_REC_VERSION;
 		memcpy(val + 1, keys[i].pk, ITK_PK_LEN);
 		itk_store_u64(val + 1 + ITK_PK_LEN, now);
-		key = mval(k, sizeof(k));
-		d = mval(val, sizeof(val));
+		key = vault_mval(k, sizeof(k));
+		d = vault_mval(val, sizeof(val));
 		if ((r = vault_mdb_err(
 			 mdb_put(t.txn, v->dbi[VAULT_DB_QUEUE_KEYS], &key, &d,
 				 MDB_NOOVERWRITE))) != ITK_OK ||
@@ -458,8 +448,8 @@ vault_txn_copy_put(vault_txn *t, const vault_message *m, itk_queue q)
 			     m->copy_ct, m->copy_ct_len, b)) != ITK_OK) {
 		goto out;
 	}
-	key = mval(m->submission_id, VAULT_ID_LEN);
-	d = mval(itk_buf_ptr(b), itk_buf_len(b));
+	key = vault_mval(m->submission_id, VAULT_ID_LEN);
+	d = vault_mval(itk_buf_ptr(b), itk_buf_len(b));
 	if ((r = vault_mdb_err(mdb_put(t->txn, t->v->dbi[VAULT_DB_COPIES],
 				       &key, &d, MDB_NOOVERWRITE))) !=
 	    ITK_OK) {
@@ -479,7 +469,7 @@ vault_ops_copy_open(vault *v, const uint8_t id[VAULT_ID_LEN],
 {
 	vault_copy_view cv;
 	MDB_txn *t = NULL;
-	MDB_val key = mval(id, VAULT_ID_LEN), d;
+	MDB_val key = vault_mval(id, VAULT_ID_LEN), d;
 	itk_err r;
 
 	if ((r = vault_mdb_err(mdb_txn_begin(v->env, NULL, MDB_RDONLY, &t))) !=
@@ -510,7 +500,7 @@ case_key_in(vault *v, MDB_txn *t, const uint8_t case_id[VAULT_ID_LEN],
 	    const vault_qsecret *keys, size_t nkeys, uint8_t dek[VAULT_MK_LEN])
 {
 	vault_copy_view cv;
-	MDB_val key = mval(case_id, VAULT_ID_LEN), d;
+	MDB_val key = vault_mval(case_id, VAULT_ID_LEN), d;
 	itk_err r;
 
 	if ((r = vault_mdb_err(mdb_get(t, v->dbi[VAULT_DB_CASE_KEYS], &key,
@@ -538,7 +528,7 @@ case_key_store(vault_txn *t, const uint8_t case_id[VAULT_ID_LEN],
 	       const vault_qkey *to, const uint8_t dek[VAULT_MK_LEN])
 {
 	uint8_t wrapped[ITK_WRAP_LEN], val[VAULT_CASE_KEY_LEN];
-	MDB_val key = mval(case_id, VAULT_ID_LEN), d;
+	MDB_val key = vault_mval(case_id, VAULT_ID_LEN), d;
 	itk_buf *b = NULL;
 	itk_err r;
 
@@ -553,7 +543,7 @@ case_key_store(vault_txn *t, const uint8_t case_id[VAULT_ID_LEN],
 		goto out;
 	}
 	memcpy(val, itk_buf_ptr(b), sizeof(val));
-	d = mval(val, sizeof(val));
+	d = vault_mval(val, sizeof(val));
 	if ((r = vault_mdb_err(mdb_put(t->txn, t->v->dbi[VAULT_DB_CASE_KEYS],
 				       &key, &d, 0))) != ITK_OK) {
 		goto out;
@@ -655,7 +645,7 @@ rewrap_copy(vault_txn *t, const uint8_t id[VAULT_ID_LEN], const vault_qkey *to,
 	    size_t *left)
 {
 	uint8_t mk[VAULT_MK_LEN], wrapped[ITK_WRAP_LEN];
-	MDB_val key = mval(id, VAULT_ID_LEN), d;
+	MDB_val key = vault_mval(id, VAULT_ID_LEN), d;
 	vault_copy_view cv;
 	itk_err r;
 
@@ -685,7 +675,7 @@ rewrap_copy(vault_txn *t, const uint8_t id[VAULT_ID_LEN], const vault_qkey *to,
 			     cv.ct_len, b)) != ITK_OK) {
 		goto out;
 	}
-	d = mval(itk_buf_ptr(b), itk_buf_len(b));
+	d = vault_mval(itk_buf_ptr(b), itk_buf_len(b));
 	if ((r = vault_mdb_err(mdb_put(t->txn, t->v->dbi[VAULT_DB_COPIES],
 				       &key, &d, 0))) != ITK_OK ||
 	    (r = vault_txn_changed(t, VAULT_CHANGE_COPY, id, VAULT_ID_LEN,

@@ -72,14 +72,31 @@ vault_mdb_err(int rc)
 	}
 }
 
-static MDB_val
-mval(const void *p, size_t n)
+itk_err
+vault_db_get(MDB_txn *txn, const vault *v, vault_db db, const void *key,
+	     size_t klen, MDB_val *d)
 {
-	MDB_val m;
+	MDB_val k = vault_mval(key, klen);
 
-	m.mv_data = (void *)(uintptr_t)p;
-	m.mv_size = n;
-	return m;
+	return vault_mdb_err(mdb_get(txn, v->dbi[db], &k, d));
+}
+
+itk_err
+vault_db_put(MDB_txn *txn, const vault *v, vault_db db, const void *key,
+	     size_t klen, const void *val, size_t vlen, unsigned flags)
+{
+	MDB_val k = vault_mval(key, klen), d = vault_mval(val, vlen);
+
+	return vault_mdb_err(mdb_put(txn, v->dbi[db], &k, &d, flags));
+}
+
+itk_err
+vault_db_del(MDB_txn *txn, const vault *v, vault_db db, const void *key,
+	     size_t klen)
+{
+	MDB_val k = vault_mval(key, klen);
+
+	return vault_mdb_err(mdb_del(txn, v->dbi[db], &k, NULL));
 }
 
 /*
@@ -104,18 +121,13 @@ txn_begin(vault *v, unsigned flags, MDB_txn **t)
 static itk_err
 meta_get(MDB_txn *t, vault *v, const char *name, MDB_val *val)
 {
-	MDB_val k = mval(name, strlen(name));
-
-	return vault_mdb_err(mdb_get(t, v->dbi[VAULT_DB_META], &k, val));
+	return vault_db_get(t, v, VAULT_DB_META, name, strlen(name), val);
 }
 
 static itk_err
 meta_put(MDB_txn *t, vault *v, const char *name, const void *p, size_t n)
 {
-	MDB_val k = mval(name, strlen(name));
-	MDB_val d = mval(p, n);
-
-	return vault_mdb_err(mdb_put(t, v->dbi[VAULT_DB_META], &k, &d, 0));
+	return vault_db_put(t, v, VAULT_DB_META, name, strlen(name), p, n, 0);
 }
 
 static itk_err
@@ -513,7 +525,7 @@ itk_err
 vault_contains(vault *v, const uint8_t id[VAULT_ID_LEN], bool *present)
 {
 	MDB_txn *t = NULL;
-	MDB_val k = mval(id, VAULT_ID_LEN), d;
+	MDB_val k = vault_mval(id, VAULT_ID_LEN), d;
 	itk_err r;
 
 	*present = false;
@@ -684,7 +696,7 @@ static itk_err
 case_read(vault *v, MDB_txn *t, const uint8_t id[VAULT_ID_LEN],
 	  vault_case_rec *c)
 {
-	MDB_val k = mval(id, VAULT_ID_LEN), d;
+	MDB_val k = vault_mval(id, VAULT_ID_LEN), d;
 	itk_err r;
 
 	r = vault_mdb_err(mdb_get(t, v->dbi[VAULT_DB_CASES], &k, &d));
@@ -743,7 +755,7 @@ vault_queue_next(vault *v, itk_queue q, vault_case_view *out)
 		r = vault_mdb_err(mdb_cursor_get(cur, &k, &d, MDB_FIRST));
 	} else {
 		/* The first key >= the one-byte prefix q is the head of q. */
-		k = mval(&first, 1);
+		k = vault_mval(&first, 1);
 		r = vault_mdb_err(mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE));
 	}
 	if (r != ITK_OK) {

@@ -156,6 +156,32 @@ typedef struct {
 /* Maps an LMDB return code to itk_err. */
 itk_err vault_mdb_err(int rc);
 
+/*
+ * The LMDB helpers every file of the vault uses (vault.c), so that each
+ * keeps one way of naming a database and mapping return codes.
+ */
+/* An MDB_val over n bytes at p; LMDB only reads through it. */
+static inline MDB_val
+vault_mval(const void *p, size_t n)
+{
+	MDB_val m;
+
+	m.mv_data = (void *)(uintptr_t)p;
+	m.mv_size = n;
+	return m;
+}
+/* Looks key up in db within txn; d then points into LMDB's memory, valid
+ * until txn ends or writes.  ITK_E_NOT_FOUND when absent. */
+itk_err vault_db_get(MDB_txn *txn, const vault *v, vault_db db,
+		     const void *key, size_t klen, MDB_val *d) ITK_WUR;
+/* Stores key -> val in db within a write txn, with mdb_put's flags. */
+itk_err vault_db_put(MDB_txn *txn, const vault *v, vault_db db,
+		     const void *key, size_t klen, const void *val,
+		     size_t vlen, unsigned flags) ITK_WUR;
+/* Deletes key from db; ITK_E_NOT_FOUND when absent. */
+itk_err vault_db_del(MDB_txn *txn, const vault *v, vault_db db,
+		     const void *key, size_t klen) ITK_WUR;
+
 /* Write transactions (vault.c). */
 itk_err vault_txn_begin(vault *v, vault_txn *t) ITK_WUR;
 /* Writes the staged counters and commits; aborts on failure. */
