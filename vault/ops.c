@@ -730,10 +730,6 @@ outbox_decode(const uint8_t *p, size_t n, vault_outbox_view *ov)
 
 /* --------------------------------------------------------- approvals */
 
-typedef itk_err (*visit_fn)(const MDB_val *k, const MDB_val *d, void *ctx);
-static itk_err walk_prefix(vault *v, vault_db db, const uint8_t *prefix,
-			   size_t plen, visit_fn visit, void *ctx);
-
 /* Value: version || requested_at (8) || expires (8) || key id (4) ||
  * n (1) || name || len (4) || request (len). */
 static itk_err
@@ -911,8 +907,7 @@ vault_ops_approval_get(vault *v, const uint8_t id[VAULT_APPROVAL_ID_LEN],
 	MDB_val k = vault_mval(id, VAULT_APPROVAL_ID_LEN), d;
 	itk_err r;
 
-	if ((r = vault_mdb_err(mdb_txn_begin(v->env, NULL, MDB_RDONLY, &t))) !=
-	    ITK_OK) {
+	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		return r;
 	}
 	r = vault_mdb_err(mdb_get(t, v->dbi[VAULT_DB_APPROVALS], &k, &d));
@@ -954,53 +949,10 @@ vault_ops_approvals(vault *v, uint64_t now,
 {
 	struct approvals_ctx ac = {now, fn, arg};
 
-	return walk_prefix(v, VAULT_DB_APPROVALS, NULL, 0, visit_approval,
-			   &ac);
+	return vault_walk(v, VAULT_DB_APPROVALS, NULL, 0, visit_approval, &ac);
 }
 
 /* ------------------------------------------------------------- reads */
-
-/* Walks db from the first key >= prefix while keys start with prefix
- * (plen 0: everything), in a read transaction. */
-static itk_err
-walk_prefix(vault *v, vault_db db, const uint8_t *prefix, size_t plen,
-	    visit_fn visit, void *ctx)
-{
-	MDB_txn *t = NULL;
-	MDB_cursor *c = NULL;
-	MDB_val k, d;
-	itk_err r;
-	int rc;
-
-	if ((r = vault_mdb_err(mdb_txn_begin(v->env, NULL, MDB_RDONLY, &t))) !=
-	    ITK_OK) {
-		return r;
-	}
-	if ((r = vault_mdb_err(mdb_cursor_open(t, v->dbi[db], &c))) !=
-	    ITK_OK) {
-		c = NULL;
-		goto out;
-	}
-	k = vault_mval(prefix, plen);
-	rc = mdb_cursor_get(c, &k, &d, plen > 0 ? MDB_SET_RANGE : MDB_FIRST);
-	for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (plen > 0 && (k.mv_size < plen ||
-				 memcmp(k.mv_data, prefix, plen) != 0)) {
-			break;
-		}
-		if ((r = visit(&k, &d, ctx)) != ITK_OK) {
-			goto out;
-		}
-	}
-	r = rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? ITK_OK
-						    : vault_mdb_err(rc);
-out:
-	if (c != NULL) {
-		mdb_cursor_close(c);
-	}
-	mdb_txn_abort(t);
-	return r;
-}
 
 itk_err
 vault_ops_queue_summary(vault *v, uint64_t now,
@@ -1014,8 +966,7 @@ vault_ops_queue_summary(vault *v, uint64_t now,
 	int rc;
 
 	memset(out, 0, ITK_QUEUE_COUNT * sizeof(*out));
-	if ((r = vault_mdb_err(mdb_txn_begin(v->env, NULL, MDB_RDONLY, &t))) !=
-	    ITK_OK) {
+	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		return r;
 	}
 	if ((r = vault_mdb_err(
@@ -1067,8 +1018,7 @@ vault_ops_lease(vault *v, const uint8_t case_id[VAULT_ID_LEN], uint64_t now,
 	MDB_txn *t = NULL;
 	itk_err r;
 
-	if ((r = vault_mdb_err(mdb_txn_begin(v->env, NULL, MDB_RDONLY, &t))) !=
-	    ITK_OK) {
+	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		return r;
 	}
 	r = lease_read(t, v, case_id, now, out);
@@ -1084,8 +1034,7 @@ vault_ops_nonce_count(vault *v, size_t *n)
 	itk_err r;
 
 	*n = 0;
-	if ((r = vault_mdb_err(mdb_txn_begin(v->env, NULL, MDB_RDONLY, &t))) !=
-	    ITK_OK) {
+	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		return r;
 	}
 	r = vault_mdb_err(mdb_stat(t, v->dbi[VAULT_DB_NONCES], &st));
@@ -1154,8 +1103,8 @@ vault_ops_history(vault *v, const uint8_t case_id[VAULT_ID_LEN],
 {
 	struct hist_ctx h = {fn, arg};
 
-	return walk_prefix(v, VAULT_DB_ACTIONS, case_id, VAULT_ID_LEN,
-			   visit_action, &h);
+	return vault_walk(v, VAULT_DB_ACTIONS, case_id, VAULT_ID_LEN,
+			  visit_action, &h);
 }
 
 struct note_ctx {
@@ -1247,8 +1196,8 @@ vault_ops_notes_dek(vault *v, const uint8_t case_id[VAULT_ID_LEN],
 	if (v->keys == NULL) {
 		return ITK_E_PERM;
 	}
-	return walk_prefix(v, VAULT_DB_NOTES, case_id, VAULT_ID_LEN,
-			   visit_note, &nc);
+	return vault_walk(v, VAULT_DB_NOTES, case_id, VAULT_ID_LEN, visit_note,
+			  &nc);
 }
 
 struct tag_ctx {
@@ -1283,8 +1232,8 @@ vault_ops_tags(vault *v, const uint8_t case_id[VAULT_ID_LEN],
 {
 	struct tag_ctx tc = {fn, arg};
 
-	return walk_prefix(v, VAULT_DB_TAGS, case_id, VAULT_ID_LEN, visit_tag,
-			   &tc);
+	return vault_walk(v, VAULT_DB_TAGS, case_id, VAULT_ID_LEN, visit_tag,
+			  &tc);
 }
 
 struct search_ctx {
@@ -1309,8 +1258,7 @@ has_tag(vault *v, const uint8_t case_id[VAULT_ID_LEN], const char *tag,
 	*yes = false;
 	memcpy(k, case_id, VAULT_ID_LEN);
 	memcpy(k + VAULT_ID_LEN, tag, n);
-	if ((r = vault_mdb_err(mdb_txn_begin(v->env, NULL, MDB_RDONLY, &t))) !=
-	    ITK_OK) {
+	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		return r;
 	}
 	r = vault_mdb_err(mdb_get(t, v->dbi[VAULT_DB_TAGS], &key, &d));
@@ -1374,7 +1322,7 @@ vault_ops_search(vault *v, const vault_search *s,
 	if (s->tag != NULL && !vault_tag_ok(s->tag)) {
 		return ITK_E_FORMAT;
 	}
-	r = walk_prefix(v, VAULT_DB_CASES, NULL, 0, visit_case, &sc);
+	r = vault_walk(v, VAULT_DB_CASES, NULL, 0, visit_case, &sc);
 	return r == ITK_E_FULL && sc.n >= sc.limit ? ITK_OK : r;
 }
 
@@ -1441,7 +1389,7 @@ vault_outbox_pending(vault *v, size_t max,
 	struct outbox_ctx oc = {max, 0, fn, arg};
 	itk_err r;
 
-	r = walk_prefix(v, VAULT_DB_OUTBOX, NULL, 0, visit_outbox, &oc);
+	r = vault_walk(v, VAULT_DB_OUTBOX, NULL, 0, visit_outbox, &oc);
 	return r == ITK_E_FULL && oc.n >= max ? ITK_OK : r;
 }
 

@@ -360,8 +360,7 @@ fail:
 /* Runs fn in a read snapshot. */
 #define WITH_READ(v, t, expr)                                                 \
 	do {                                                                  \
-		if ((r = vault_mdb_err(mdb_txn_begin(                         \
-			 (v)->env, NULL, MDB_RDONLY, &(t)))) != ITK_OK) {     \
+		if ((r = vault_mdb_begin((v), MDB_RDONLY, &(t))) != ITK_OK) { \
 			return r;                                             \
 		}                                                             \
 		r = (expr);                                                   \
@@ -472,8 +471,7 @@ vault_ops_copy_open(vault *v, const uint8_t id[VAULT_ID_LEN],
 	MDB_val key = vault_mval(id, VAULT_ID_LEN), d;
 	itk_err r;
 
-	if ((r = vault_mdb_err(mdb_txn_begin(v->env, NULL, MDB_RDONLY, &t))) !=
-	    ITK_OK) {
+	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		return r;
 	}
 	if ((r = vault_mdb_err(

@@ -103,8 +103,8 @@ vault_db_del(MDB_txn *txn, const vault *v, vault_db db, const void *key,
  * Begins a transaction.  Another process may have grown the map since we
  * mapped it (MDB_MAP_RESIZED): adopt its size and try once more.
  */
-static itk_err
-txn_begin(vault *v, unsigned flags, MDB_txn **t)
+itk_err
+vault_mdb_begin(vault *v, unsigned flags, MDB_txn **t)
 {
 	int rc;
 
@@ -170,7 +170,7 @@ open_rw(vault *v)
 	MDB_val val;
 	itk_err r;
 
-	if ((r = txn_begin(v, 0, &t)) != ITK_OK) {
+	if ((r = vault_mdb_begin(v, 0, &t)) != ITK_OK) {
 		goto out;
 	}
 	for (size_t i = 0; i < VAULT_DB_COUNT; i++) {
@@ -230,7 +230,7 @@ open_ro(vault *v)
 	MDB_val val;
 	itk_err r;
 
-	if ((r = txn_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
+	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		goto out;
 	}
 	for (size_t i = 0; i < VAULT_DB_COUNT; i++) {
@@ -403,7 +403,7 @@ vault_txn_begin(vault *v, vault_txn *t)
 	if (v->read_only || v->keys == NULL) {
 		return ITK_E_PERM;
 	}
-	if ((r = txn_begin(v, 0, &t->txn)) != ITK_OK) {
+	if ((r = vault_mdb_begin(v, 0, &t->txn)) != ITK_OK) {
 		t->txn = NULL;
 		return r;
 	}
@@ -529,7 +529,7 @@ vault_contains(vault *v, const uint8_t id[VAULT_ID_LEN], bool *present)
 	itk_err r;
 
 	*present = false;
-	if ((r = txn_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
+	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		return r;
 	}
 	r = vault_mdb_err(mdb_get(t, v->dbi[VAULT_DB_MESSAGES], &k, &d));
@@ -555,7 +555,7 @@ vault_get_stats(vault *v, vault_stats *out)
 	itk_err r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = txn_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
+	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		return r;
 	}
 	if ((r = meta_get(t, v, META_COUNTERS, &val)) != ITK_OK ||
@@ -573,11 +573,11 @@ out:
 	return r;
 }
 
-/* Walks one database in key order, handing each (key, value) to visit. */
-static itk_err
-walk(vault *v, vault_db db,
-     itk_err (*visit)(const MDB_val *k, const MDB_val *d, void *ctx),
-     void *ctx)
+/* Walks db from the first key >= prefix while keys start with prefix
+ * (plen 0: everything), in a read transaction. */
+itk_err
+vault_walk(vault *v, vault_db db, const uint8_t *prefix, size_t plen,
+	   vault_visit_fn visit, void *ctx)
 {
 	MDB_txn *t = NULL;
 	MDB_cursor *c = NULL;
@@ -585,7 +585,7 @@ walk(vault *v, vault_db db,
 	itk_err r;
 	int rc;
 
-	if ((r = txn_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
+	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		return r;
 	}
 	if ((r = vault_mdb_err(mdb_cursor_open(t, v->dbi[db], &c))) !=
@@ -593,13 +593,19 @@ walk(vault *v, vault_db db,
 		c = NULL;
 		goto out;
 	}
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == MDB_SUCCESS;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+	k = vault_mval(prefix, plen);
+	rc = mdb_cursor_get(c, &k, &d, plen > 0 ? MDB_SET_RANGE : MDB_FIRST);
+	for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (plen > 0 && (k.mv_size < plen ||
+				 memcmp(k.mv_data, prefix, plen) != 0)) {
+			break;
+		}
 		if ((r = visit(&k, &d, ctx)) != ITK_OK) {
 			goto out;
 		}
 	}
-	r = rc == MDB_NOTFOUND ? ITK_OK : vault_mdb_err(rc);
+	r = rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? ITK_OK
+						    : vault_mdb_err(rc);
 out:
 	if (c != NULL) {
 		mdb_cursor_close(c);
@@ -648,7 +654,7 @@ vault_foreach_message(vault *v,
 {
 	struct msg_walk w = {fn, arg};
 
-	return walk(v, VAULT_DB_MESSAGES, visit_message, &w);
+	return vault_walk(v, VAULT_DB_MESSAGES, NULL, 0, visit_message, &w);
 }
 
 struct quar_walk {
@@ -688,7 +694,8 @@ vault_foreach_quarantined(vault *v,
 {
 	struct quar_walk w = {fn, arg};
 
-	return walk(v, VAULT_DB_QUARANTINE, visit_quarantined, &w);
+	return vault_walk(v, VAULT_DB_QUARANTINE, NULL, 0, visit_quarantined,
+			  &w);
 }
 
 /* Reads and decodes one case record inside t. */
@@ -719,7 +726,7 @@ vault_get_case(vault *v, const uint8_t case_id[VAULT_ID_LEN],
 	itk_err r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = txn_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
+	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		return r;
 	}
 	if ((r = case_read(v, t, case_id, &c)) == ITK_OK) {
@@ -743,7 +750,7 @@ vault_queue_next(vault *v, itk_queue q, vault_case_view *out)
 	if ((unsigned)q > ITK_QUEUE_COUNT) {
 		return ITK_E_RANGE;
 	}
-	if ((r = txn_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
+	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		return r;
 	}
 	if ((r = vault_mdb_err(mdb_cursor_open(t, v->dbi[VAULT_DB_QUEUE],
@@ -795,7 +802,7 @@ vault_case_contact(vault *v, const uint8_t case_id[VAULT_ID_LEN],
 	if (v->keys == NULL) {
 		return ITK_E_PERM;
 	}
-	if ((r = txn_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
+	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		return r;
 	}
 	if ((r = case_read(v, t, case_id, &c)) != ITK_OK) {

@@ -181,6 +181,18 @@ itk_err vault_db_put(MDB_txn *txn, const vault *v, vault_db db,
 /* Deletes key from db; ITK_E_NOT_FOUND when absent. */
 itk_err vault_db_del(MDB_txn *txn, const vault *v, vault_db db,
 		     const void *key, size_t klen) ITK_WUR;
+/* Begins an LMDB transaction (flags: 0 or MDB_RDONLY) on v's environment;
+ * a map another process has grown (MDB_MAP_RESIZED) is adopted and the
+ * begin tried once more.  The caller commits or aborts *t. */
+itk_err vault_mdb_begin(vault *v, unsigned flags, MDB_txn **t) ITK_WUR;
+/* Visits one (key, value) of a walk; anything but ITK_OK stops it. */
+typedef itk_err (*vault_visit_fn)(const MDB_val *k, const MDB_val *d,
+				  void *ctx);
+/* Walks db in key order in a read transaction of its own, from the first
+ * key >= prefix while keys start with prefix (plen 0: every key); returns
+ * the first error of LMDB or visit. */
+itk_err vault_walk(vault *v, vault_db db, const uint8_t *prefix, size_t plen,
+		   vault_visit_fn visit, void *ctx) ITK_WUR;
 
 /* Write transactions (vault.c). */
 itk_err vault_txn_begin(vault *v, vault_txn *t) ITK_WUR;
