@@ -97,6 +97,20 @@ actor_ok(const vault_actor *who)
 	return n > 0 && n <= VAULT_ACTOR_MAX;
 }
 
+/* Deletes k from db and hands the deletion (val NULL) to the Merkle log as
+ * kind: the operator tier's one way of removing a record. */
+static itk_err
+op_remove(vault_op *o, vault_db db, vault_change kind, const uint8_t *k,
+	  size_t klen)
+{
+	itk_err r;
+
+	if ((r = vault_db_del(o->t.txn, o->t.v, db, k, klen)) != ITK_OK) {
+		return r;
+	}
+	return vault_txn_changed(&o->t, kind, k, klen, NULL, 0);
+}
+
 itk_err
 vault_op_begin(vault *v, vault_op **out)
 {
@@ -430,14 +444,8 @@ out:
 itk_err
 vault_op_release(vault_op *o, const uint8_t case_id[VAULT_ID_LEN])
 {
-	itk_err r;
-
-	if ((r = vault_db_del(o->t.txn, o->t.v, VAULT_DB_LEASES, case_id,
-			      VAULT_ID_LEN)) != ITK_OK) {
-		return r;
-	}
-	return vault_txn_changed(&o->t, VAULT_CHANGE_LEASE, case_id,
-				 VAULT_ID_LEN, NULL, 0);
+	return op_remove(o, VAULT_DB_LEASES, VAULT_CHANGE_LEASE, case_id,
+			 VAULT_ID_LEN);
 }
 
 /* ------------------------------------------------------- case changes */
@@ -798,12 +806,9 @@ approvals_purge(vault_op *o, uint64_t now)
 		return vault_mdb_err(rc);
 	}
 	for (size_t i = 0; i < n; i++) {
-		if ((r = vault_db_del(o->t.txn, o->t.v, VAULT_DB_APPROVALS,
-				      dead[i], VAULT_APPROVAL_ID_LEN)) !=
-			ITK_OK ||
-		    (r = vault_txn_changed(&o->t, VAULT_CHANGE_APPROVAL,
-					   dead[i], VAULT_APPROVAL_ID_LEN,
-					   NULL, 0)) != ITK_OK) {
+		if ((r = op_remove(o, VAULT_DB_APPROVALS,
+				   VAULT_CHANGE_APPROVAL, dead[i],
+				   VAULT_APPROVAL_ID_LEN)) != ITK_OK) {
 			return r;
 		}
 	}
@@ -890,13 +895,11 @@ vault_op_approval_take(vault_op *o, const uint8_t id[VAULT_APPROVAL_ID_LEN],
 
 	if ((r = vault_db_get(o->t.txn, o->t.v, VAULT_DB_APPROVALS, id,
 			      VAULT_APPROVAL_ID_LEN, &d)) != ITK_OK ||
-	    (r = approval_copy(&d, id, out, req)) != ITK_OK ||
-	    (r = vault_db_del(o->t.txn, o->t.v, VAULT_DB_APPROVALS, id,
-			      VAULT_APPROVAL_ID_LEN)) != ITK_OK) {
+	    (r = approval_copy(&d, id, out, req)) != ITK_OK) {
 		return r;
 	}
-	return vault_txn_changed(&o->t, VAULT_CHANGE_APPROVAL, id,
-				 VAULT_APPROVAL_ID_LEN, NULL, 0);
+	return op_remove(o, VAULT_DB_APPROVALS, VAULT_CHANGE_APPROVAL, id,
+			 VAULT_APPROVAL_ID_LEN);
 }
 
 itk_err
@@ -1421,10 +1424,8 @@ vault_outbox_sent(vault *v, const uint8_t (*ids)[VAULT_ID_LEN], size_t n,
 		}
 		/* Copy what we keep before the delete frees the page. */
 		memcpy(ov.reply_id, ids[i], VAULT_ID_LEN);
-		if ((r = vault_db_del(o->t.txn, o->t.v, VAULT_DB_OUTBOX,
-				      ids[i], VAULT_ID_LEN)) != ITK_OK ||
-		    (r = vault_txn_changed(&o->t, VAULT_CHANGE_OUTBOX, ids[i],
-					   VAULT_ID_LEN, NULL, 0)) != ITK_OK) {
+		if ((r = op_remove(o, VAULT_DB_OUTBOX, VAULT_CHANGE_OUTBOX,
+				   ids[i], VAULT_ID_LEN)) != ITK_OK) {
 			goto out;
 		}
 		memcpy(detail, "reply=", 6);
