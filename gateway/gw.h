@@ -201,6 +201,20 @@ void gw_http_free(gw_http *h);
  */
 itk_err gw_pem_read(const char *path, bool secret, char **out) ITK_WUR;
 
+/*
+ * Adds a handler for method on path to an nng HTTP server: cb gets data
+ * as the handler's data; tree: also every path below; collect: nng reads
+ * the body (at most maxbody, 0: nng's default) before cb.  Failure is
+ * logged as http.handler and gives ITK_E_NET, the handler freed.  The
+ * API's and the log's handlers both use it.
+ */
+struct nng_http_server;
+struct nng_aio;
+itk_err gw_http_handler_add(struct nng_http_server *srv, void *data,
+			    const char *path, const char *method, bool tree,
+			    size_t maxbody, bool collect,
+			    void (*cb)(struct nng_aio *)) ITK_WUR;
+
 /* Packs Error{code, name, message, retry_after} into out. */
 itk_err gw_error_pack(itk_err code, const char *message, uint32_t retry_after,
 		      itk_buf *out) ITK_WUR;

@@ -595,9 +595,10 @@ fail:
 
 /* ------------------------------------------------------------- servers */
 
-static itk_err
-add(nng_http_server *srv, gw_http *h, const char *path, const char *method,
-    bool tree, size_t maxbody, bool collect, void (*cb)(nng_aio *))
+itk_err
+gw_http_handler_add(nng_http_server *srv, void *data, const char *path,
+		    const char *method, bool tree, size_t maxbody,
+		    bool collect, void (*cb)(nng_aio *))
 {
 	nng_http_handler *hd = NULL;
 	int rv;
@@ -606,7 +607,7 @@ add(nng_http_server *srv, gw_http *h, const char *path, const char *method,
 	    (rv = nng_http_handler_set_method(hd, method)) != 0 ||
 	    (rv = nng_http_handler_collect_body(hd, collect, maxbody)) != 0 ||
 	    (tree && (rv = nng_http_handler_set_tree(hd)) != 0) ||
-	    (rv = nng_http_handler_set_data(hd, h, NULL)) != 0 ||
+	    (rv = nng_http_handler_set_data(hd, data, NULL)) != 0 ||
 	    (rv = nng_http_server_add_handler(srv, hd)) != 0) {
 		itk_log_error("http.handler", "path=%s err=\"%s\"", path,
 			      nng_strerror(rv));
@@ -702,17 +703,17 @@ start_server(gw_http *h, const char *url, bool tls)
 	if (tls && (r = set_tls(srv, h->o.tls_cert, h->o.tls_key)) != ITK_OK) {
 		goto out;
 	}
-	if ((r = add(srv, h, "/v1/keys", "GET", false, 0, true, keys_cb)) !=
-		ITK_OK ||
-	    (r = add(srv, h, "/healthz", "GET", false, 0, true, healthz_cb)) !=
-		ITK_OK ||
-	    (r = add(srv, h, "/v1/submissions", "POST", false, 0, false,
-		     submit_cb)) != ITK_OK ||
-	    (r = add(srv, h, "/v1/mailbox", "GET", true, 0, true,
-		     mailbox_cb)) != ITK_OK ||
+	if ((r = gw_http_handler_add(srv, h, "/v1/keys", "GET", false, 0, true,
+				     keys_cb)) != ITK_OK ||
+	    (r = gw_http_handler_add(srv, h, "/healthz", "GET", false, 0, true,
+				     healthz_cb)) != ITK_OK ||
+	    (r = gw_http_handler_add(srv, h, "/v1/submissions", "POST", false,
+				     0, false, submit_cb)) != ITK_OK ||
+	    (r = gw_http_handler_add(srv, h, "/v1/mailbox", "GET", true, 0,
+				     true, mailbox_cb)) != ITK_OK ||
 	    (h->o.pow != NULL &&
-	     (r = add(srv, h, "/v1/challenge", "GET", false, 0, true,
-		      challenge_cb)) != ITK_OK)) {
+	     (r = gw_http_handler_add(srv, h, "/v1/challenge", "GET", false, 0,
+				      true, challenge_cb)) != ITK_OK)) {
 		goto out;
 	}
 	/* The published vault log (gateway/logpub.c). */

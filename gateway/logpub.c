@@ -25,6 +25,7 @@
 #include "checkpoint.h"
 #include "crypto.h"
 #include "file.h"
+#include "gw.h"
 #include "gw_log.h"
 #include "leaf.h"
 #include "log.h"
@@ -1044,39 +1045,18 @@ cosign_cb(nng_aio *aio)
 	}
 }
 
-static itk_err
-add(nng_http_server *srv, gw_log *g, const char *path, const char *method,
-    bool tree, size_t maxbody, void (*cb)(nng_aio *))
-{
-	nng_http_handler *hd = NULL;
-	int rv;
-
-	if ((rv = nng_http_handler_alloc(&hd, path, cb)) != 0 ||
-	    (rv = nng_http_handler_set_method(hd, method)) != 0 ||
-	    (rv = nng_http_handler_collect_body(hd, true, maxbody)) != 0 ||
-	    (tree && (rv = nng_http_handler_set_tree(hd)) != 0) ||
-	    (rv = nng_http_handler_set_data(hd, g, NULL)) != 0 ||
-	    (rv = nng_http_server_add_handler(srv, hd)) != 0) {
-		itk_log_error("http.handler", "path=%s err=\"%s\"", path,
-			      nng_strerror(rv));
-		if (hd != NULL) {
-			nng_http_handler_free(hd);
-		}
-		return ITK_E_NET;
-	}
-	return ITK_OK;
-}
-
 itk_err
 gw_log_http_add(void *srv, gw_log *g)
 {
 	itk_err r;
 
-	if ((r = add(srv, g, "/log/cosignatures", "POST", false, NOTE_MAX,
-		     cosign_cb)) != ITK_OK ||
-	    (r = add(srv, g, "/log", "GET", true, 0, log_get_cb)) != ITK_OK ||
-	    (r = add(srv, g, "/v1/proof", "GET", true, 0, proof_cb)) !=
-		ITK_OK) {
+	if ((r = gw_http_handler_add(srv, g, "/log/cosignatures", "POST",
+				     false, NOTE_MAX, true, cosign_cb)) !=
+		ITK_OK ||
+	    (r = gw_http_handler_add(srv, g, "/log", "GET", true, 0, true,
+				     log_get_cb)) != ITK_OK ||
+	    (r = gw_http_handler_add(srv, g, "/v1/proof", "GET", true, 0, true,
+				     proof_cb)) != ITK_OK) {
 		return r;
 	}
 	return ITK_OK;
