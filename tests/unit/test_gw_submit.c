@@ -22,84 +22,20 @@
 
 #define N_CONC 40
 
-static char dir[64];
-static itk_secret_key *rk, *ik;
-static gw_receipt_key *grk;
-static gw_spool *spool;
-static gw_submit *sub;
-static gw_intake_key keys[1];
-
-static itk_secret_key *
-gen(itk_key_kind kind, const char *name, uint64_t nb, uint64_t na)
-{
-	itk_key_info t;
-	itk_secret_key *k = NULL;
-
-	memset(&t, 0, sizeof(t));
-	t.kind = kind;
-	t.not_before = nb;
-	t.not_after = na;
-	snprintf(t.name, sizeof(t.name), "%s", name);
-	assert_int_equal(itk_key_generate(&t, &k), ITK_OK);
-	return k;
-}
+#include "gw_fixture.h"
 
 static int
 setup(void **state)
 {
-	char path[128];
-	uint64_t now = (uint64_t)time(NULL);
-	gw_spool_opts so = {
-	    .max_bytes = 1024u * 1024u,
-	    .lease_ms = 1000,
-	    .seen_retention = 3600,
-	    .mailbox_retention = 3600,
-	};
-	gw_submit_opts o;
-
-	snprintf(dir, sizeof(dir), "/tmp/itk-test-gwsub-XXXXXX");
-	if (itk_crypto_init() != ITK_OK || mkdtemp(dir) == NULL) {
-		return -1;
-	}
-	rk = gen(ITK_KEY_RECEIPT, "receipt", 0, 0);
-	ik = gen(ITK_KEY_INTAKE, "intake", now - 100, now + 100);
-	snprintf(path, sizeof(path), "%s/receipt.key", dir);
-	if (itk_key_save(rk, path, NULL, NULL) != ITK_OK ||
-	    gw_receipt_key_load(path, NULL, itk_key_public(rk), &grk) !=
-		ITK_OK) {
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/spool", dir);
-	if (gw_spool_open(path, &so, &spool) != ITK_OK) {
-		return -1;
-	}
-	keys[0].key_id = itk_key_id(ik);
-	keys[0].not_before = now - 100;
-	keys[0].not_after = now + 100;
-	memset(&o, 0, sizeof(o));
-	o.spool = spool;
-	o.receipt_key = grk;
-	o.origin = "unit.test";
-	o.granularity = 60;
-	o.clock_skew = 0;
-	o.max_body = ITK_SUBMISSION_MAX;
-	o.keys = keys;
-	o.n_keys = 1;
-	return gw_submit_new(&o, &sub) == ITK_OK ? 0 : -1;
+	(void)state;
+	return gw_fixture_open("gwsub", ITK_SUBMISSION_MAX);
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
-	gw_submit_free(sub);
-	gw_spool_free(spool);
-	gw_receipt_key_free(grk);
-	itk_key_free(rk);
-	itk_key_free(ik);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	(void)state;
+	return gw_fixture_close();
 }
 
 /* An answer, captured from whichever thread gives it. */
