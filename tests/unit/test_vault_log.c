@@ -30,72 +30,15 @@
 #include "vault_impl.h"
 #include "vault_log.h"
 
-static char dir[64];
-static char vdir[96];
-static uint8_t key[VAULT_KEY_LEN];
+#define VAULT_FIXTURE_NAME "vlog"
+#include "vault_fixture.h"
 
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/itk-test-vlog-XXXXXX");
-	if (mkdtemp(dir) == NULL) {
-		return -1;
-	}
-	snprintf(vdir, sizeof(vdir), "%s/v", dir);
-	memset(key, 0x5a, sizeof(key));
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
-}
-
-static vault *
-open_vault(uint64_t map_size)
-{
-	vault_options o = {.dir = vdir, .map_size = map_size};
-	vault *v = NULL;
-
-	assert_int_equal(vault_open(&o, key, &v), ITK_OK);
-	return v;
-}
-
-typedef struct {
-	uint8_t sealed[128];
-	uint8_t mailbox[32];
-	uint8_t reply_pk[32];
-	vault_message m;
-} tmsg;
-
+/* Message seed in the captivity queue, accepted at 3600, in Russian. */
 static void
-tmsg_init(tmsg *t, int seed, int mbx)
+tmsg_init1(tmsg *t, int seed, int mbx)
 {
-	memset(t, 0, sizeof(*t));
-	snprintf((char *)t->sealed, sizeof(t->sealed), "sealed %d", seed);
-	t->m.sealed = t->sealed;
-	t->m.sealed_len = sizeof(t->sealed);
-	itk_sha256(t->m.submission_id, t->sealed, sizeof(t->sealed));
-	t->m.intake_key_id = 7;
-	t->m.accepted_at = 3600;
-	t->m.queue = ITK_QUEUE_CAPTIVITY;
-	t->m.urgency = ITK_URGENCY_NORMAL;
+	tmsg_init(t, seed, ITK_QUEUE_CAPTIVITY, ITK_URGENCY_NORMAL, mbx, 3600);
 	t->m.language = ITK_LANG_RU;
-	t->m.channel = 1;
-	if (mbx >= 0) {
-		snprintf((char *)t->mailbox, sizeof(t->mailbox), "mbx %d",
-			 mbx);
-		snprintf((char *)t->reply_pk, sizeof(t->reply_pk), "pk %d",
-			 mbx);
-		t->m.mailbox_id = t->mailbox;
-		t->m.reply_pk = t->reply_pk;
-	}
 }
 
 static uint64_t
@@ -275,9 +218,9 @@ every_change_one_leaf(void **state)
 	(void)state;
 	itk_sha256(q.submission_id, garbage, sizeof(garbage));
 	assert_int_equal(log_size(v), 0);
-	tmsg_init(&a, 1, 1);
-	tmsg_init(&b, 2, 1); /* follows a up: same mailbox */
-	tmsg_init(&c, 3, -1);
+	tmsg_init1(&a, 1, 1);
+	tmsg_init1(&b, 2, 1); /* follows a up: same mailbox */
+	tmsg_init1(&c, 3, -1);
 	/* a: case created + message; b: case joined + message. */
 	assert_int_equal(vault_commit(v, &a.m, 1, NULL, 0, res), ITK_OK);
 	assert_int_equal(log_size(v), 2);
@@ -302,8 +245,8 @@ every_change_one_leaf(void **state)
 	{
 		tmsg two[2];
 		vault_message m2[2];
-		tmsg_init(&two[0], 10, 10);
-		tmsg_init(&two[1], 11, 11);
+		tmsg_init1(&two[0], 10, 10);
+		tmsg_init1(&two[1], 11, 11);
 		m2[0] = two[0].m;
 		m2[1] = two[1].m;
 		assert_int_equal(vault_commit(v, m2, 2, NULL, 0, res), ITK_OK);
@@ -342,7 +285,7 @@ aborted_txn_appends_nothing(void **state)
 	tmsg a;
 
 	(void)state;
-	tmsg_init(&a, 1, 1);
+	tmsg_init1(&a, 1, 1);
 	assert_int_equal(vault_commit(v, &a.m, 1, NULL, 0, NULL), ITK_OK);
 	assert_int_equal(log_size(v), 2);
 	assert_int_equal(vault_txn_begin(v, &t), ITK_OK);
@@ -377,7 +320,7 @@ map_full_appends_nothing(void **state)
 	assert_non_null(sealed);
 	{
 		tmsg a;
-		tmsg_init(&a, 1, -1);
+		tmsg_init1(&a, 1, -1);
 		assert_int_equal(vault_commit(v, &a.m, 1, NULL, 0, NULL),
 				 ITK_OK);
 	}
