@@ -40,6 +40,9 @@
 #define SLOT_ATOMS_MAX    128u
 #define GAP_MAX           8u
 #define STRINGS_MAX       (1024u * 1024u)
+/* Letters below this code point are looked up in a table (Latin,
+ * Cyrillic and Greek all are); the others in a sorted list. */
+#define LOW_CP 0x800u
 
 /* Caps on a message: larger ones are refused with ITK_E_TOO_BIG. */
 #define TEXT_MAX (64u * 1024u)
@@ -155,15 +158,29 @@ struct triage_rules {
 	/* Built after parsing (build_index): see "Index" below. */
 	struct ikey *keys;
 	size_t nkeys;
-	uint32_t *table; /* key index + 1, 0 empty; size tmask + 1 */
+	struct tent *table; /* size tmask + 1 */
 	uint32_t tmask;
 	struct owner *owners;
 	size_t nowners;
 	uint32_t lex_first[LEXICONS_MAX]; /* owner chains, 0 = end */
 	uint32_t class_first[CL_COUNT];
 	uint16_t *pat_sig;
-	uint64_t prefix_lens[4]; /* bit L: some prefix key has L bytes */
-	uint64_t suffix_lens[4];
+	size_t prefix_max, suffix_max; /* longest prefix and suffix key */
+	uint8_t classes[CL_COUNT];     /* classes with owner chains */
+	size_t nclasses;
+	/* Language letters by code point: bit l set when language l lists
+	 * the letter.  Below LOW_CP a table, above it a sorted list. */
+	uint16_t letter_lo[LOW_CP];
+	struct cpmask *letter_hi;
+	size_t nletter_hi;
+	/* Neighbouring keys, (low << 32 | high) code points, sorted. */
+	uint64_t keypair[KEYROWS_MAX * KEYROW_CP_MAX];
+	size_t nkeypairs;
+};
+
+struct cpmask {
+	uint32_t cp;
+	uint16_t mask;
 };
 
 /*
@@ -184,6 +201,13 @@ struct owner {
 	uint32_t id;   /* pattern, word list or language */
 	uint8_t type;  /* enum owner_type */
 	uint8_t cap;   /* pattern atom wants a capitalised token */
+};
+
+/* A table slot: the key's hash beside its index, so that a probe that
+ * misses reads only the table. */
+struct tent {
+	uint32_t hash;
+	uint32_t key; /* key index + 1, 0 empty */
 };
 
 struct ikey {
@@ -865,6 +889,7 @@ triage_rules_free(triage_rules *r)
 	free(r->pats);
 	free(r->keys);
 	free(r->table);
+	free(r->letter_hi);
 	free(r->owners);
 	free(r->pat_sig);
 	free(r);
@@ -915,20 +940,34 @@ key_hash(unsigned kind, const char *s, size_t n)
 	return h;
 }
 
+/* The table slot of hash h: FNV-1a's low bits cluster on short words,
+ * which made linear probing walk long runs; mix before masking. */
+static uint32_t
+slot_of(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	return h;
+}
+
 /* The key of kind with these n bytes, or NULL. */
 static const struct ikey *
 key_find(const triage_rules *r, unsigned kind, uint32_t h, const char *s,
 	 size_t n)
 {
-	for (uint32_t i = h & r->tmask;; i = (i + 1) & r->tmask) {
-		uint32_t e = r->table[i];
+	for (uint32_t i = slot_of(h) & r->tmask;; i = (i + 1) & r->tmask) {
+		const struct tent *e = &r->table[i];
 		const struct ikey *k;
 
-		if (e == 0) {
+		if (e->key == 0) {
 			return NULL;
 		}
-		k = &r->keys[e - 1];
-		if (k->hash == h && k->kind == kind && k->len == n &&
+		if (e->hash != h) {
+			continue;
+		}
+		k = &r->keys[e->key - 1];
+		if (k->kind == kind && k->len == n &&
 		    memcmp(r->strings + k->off, s, n) == 0) {
 			return k;
 		}
@@ -948,41 +987,141 @@ add_owner(triage_rules *r, uint32_t *head, unsigned type, uint32_t id,
 	*head = (uint32_t)++r->nowners;
 }
 
-/* Adds the word of a (exact, prefix or suffix) to the table for owner. */
+/* The key of kind for the n bytes at strings + off, found or added. */
+static struct ikey *
+key_put(triage_rules *r, unsigned kind, uint32_t off, uint32_t n)
+{
+	const char *s = r->strings + off;
+	uint32_t h = key_hash(kind, s, n);
+	const struct ikey *found = key_find(r, kind, h, s, n);
+	struct ikey *k;
+	uint32_t i = slot_of(h) & r->tmask;
+
+	if (found != NULL) {
+		return &r->keys[found - r->keys];
+	}
+	while (r->table[i].key != 0) {
+		i = (i + 1) & r->tmask;
+	}
+	k = &r->keys[r->nkeys];
+	memset(k, 0, sizeof(*k));
+	k->off = off;
+	k->len = n;
+	k->hash = h;
+	k->kind = (uint8_t)kind;
+	r->table[i].hash = h;
+	r->table[i].key = (uint32_t)++r->nkeys;
+	return k;
+}
+
+/*
+ * Adds the word of a (exact, prefix or suffix) to the table for owner.
+ * A prefix word also adds its shorter prefixes, and a suffix word its
+ * shorter suffixes, as keys without owners (cut at code points: a token
+ * is whole code points, so no key can end inside one): the classifier
+ * then walks a token's prefixes only while some key still continues
+ * them, a trie in the hash table.
+ */
 static itk_err
 index_word(triage_rules *r, const struct atom *a, unsigned type, uint32_t id)
 {
 	const char *s = r->strings + a->off;
-	uint32_t h = key_hash(a->kind, s, a->len);
-	const struct ikey *found = key_find(r, a->kind, h, s, a->len);
 	struct ikey *k;
 
 	/* Words are one token: at most TT_TOKEN_CP_MAX code points. */
 	if (a->len == 0 || a->len > 255) {
 		return ITK_E_INTERNAL;
 	}
-	if (found != NULL) {
-		k = &r->keys[found - r->keys];
-	} else {
-		uint32_t i = h & r->tmask;
-
-		while (r->table[i] != 0) {
-			i = (i + 1) & r->tmask;
-		}
-		k = &r->keys[r->nkeys];
-		memset(k, 0, sizeof(*k));
-		k->off = a->off;
-		k->len = a->len;
-		k->hash = h;
-		k->kind = a->kind;
-		r->table[i] = (uint32_t)++r->nkeys;
-	}
+	k = key_put(r, a->kind, a->off, a->len);
 	if (a->kind == A_PREFIX) {
-		r->prefix_lens[a->len / 64] |= (uint64_t)1 << (a->len % 64);
+		r->prefix_max =
+		    a->len > r->prefix_max ? a->len : r->prefix_max;
+		for (uint32_t n = 1; n < a->len; n++) {
+			if (((uint8_t)s[n] & 0xc0) != 0x80) {
+				(void)key_put(r, A_PREFIX, a->off, n);
+			}
+		}
 	} else if (a->kind == A_SUFFIX) {
-		r->suffix_lens[a->len / 64] |= (uint64_t)1 << (a->len % 64);
+		r->suffix_max =
+		    a->len > r->suffix_max ? a->len : r->suffix_max;
+		for (uint32_t n = 1; n < a->len; n++) {
+			if (((uint8_t)s[a->len - n] & 0xc0) != 0x80) {
+				(void)key_put(r, A_SUFFIX, a->off + a->len - n,
+					      n);
+			}
+		}
 	}
 	add_owner(r, &k->head, type, id, a->cap);
+	return ITK_OK;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+cmp_cpmask(const void *a, const void *b)
+{
+	uint32_t x = ((const struct cpmask *)a)->cp,
+		 y = ((const struct cpmask *)b)->cp;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The language letters by code point and the keyboard's neighbouring
+ * pairs, so that the language count costs a lookup per letter instead of
+ * a walk over every language's letters and every keyboard row.
+ */
+static itk_err
+build_letters(triage_rules *r)
+{
+	size_t n = 0;
+
+	r->letter_hi = calloc(r->nletters + 1, sizeof(*r->letter_hi));
+	if (r->letter_hi == NULL) {
+		return ITK_E_NOMEM;
+	}
+	for (unsigned l = 0; l < ITK_LANG_COUNT; l++) {
+		const struct language *lg = &r->lang[l];
+
+		for (uint32_t j = 0; lg->defined && j < lg->nlet; j++) {
+			uint32_t cp = r->letters[lg->let0 + j];
+
+			if (cp < LOW_CP) {
+				r->letter_lo[cp] |= (uint16_t)(1u << l);
+			} else {
+				r->letter_hi[n].cp = cp;
+				r->letter_hi[n++].mask = (uint16_t)(1u << l);
+			}
+		}
+	}
+	qsort(r->letter_hi, n, sizeof(*r->letter_hi), cmp_cpmask);
+	/* Merge duplicates: one entry per code point. */
+	r->nletter_hi = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = r->nletter_hi;
+
+		if (k > 0 && r->letter_hi[k - 1].cp == r->letter_hi[i].cp) {
+			r->letter_hi[k - 1].mask |= r->letter_hi[i].mask;
+		} else {
+			r->letter_hi[r->nletter_hi++] = r->letter_hi[i];
+		}
+	}
+	for (size_t row = 0; row < r->nkeyrows; row++) {
+		for (size_t i = 0; i + 1 < r->keyrow_len[row]; i++) {
+			uint64_t x = r->keyrow[row][i],
+				 y = r->keyrow[row][i + 1];
+
+			r->keypair[r->nkeypairs++] =
+			    x < y ? (x << 32 | y) : (y << 32 | x);
+		}
+	}
+	qsort(r->keypair, r->nkeypairs, sizeof(r->keypair[0]), cmp_u64);
 	return ITK_OK;
 }
 
@@ -990,15 +1129,24 @@ index_word(triage_rules *r, const struct atom *a, unsigned type, uint32_t id)
 static itk_err
 build_index(triage_rules *r)
 {
-	size_t tsize = 16;
+	size_t tsize = 16, nkeys = 1;
 	itk_err rc = ITK_OK;
 
-	while (tsize < 2 * (r->natoms + 1)) {
+	/* Keys: one per word, and for prefix and suffix words one per
+	 * shorter prefix or suffix (index_word). */
+	for (size_t i = 0; i < r->natoms; i++) {
+		const struct atom *a = &r->atoms[i];
+
+		nkeys +=
+		    a->kind == A_PREFIX || a->kind == A_SUFFIX ? a->len : 1;
+	}
+	/* At most half full, so that a probe ends soon. */
+	while (tsize < 2 * nkeys) {
 		tsize *= 2;
 	}
 	r->tmask = (uint32_t)(tsize - 1);
 	r->table = calloc(tsize, sizeof(*r->table));
-	r->keys = calloc(r->natoms + 1, sizeof(*r->keys));
+	r->keys = calloc(nkeys, sizeof(*r->keys));
 	r->owners = calloc(r->natoms + 1, sizeof(*r->owners));
 	r->pat_sig = calloc(r->npats + 1, sizeof(*r->pat_sig));
 	if (r->table == NULL || r->keys == NULL || r->owners == NULL ||
@@ -1042,7 +1190,12 @@ build_index(triage_rules *r)
 					O_LANG, l);
 		}
 	}
-	return rc;
+	for (unsigned cl = 0; cl < CL_COUNT; cl++) {
+		if (r->class_first[cl] != 0) {
+			r->classes[r->nclasses++] = (uint8_t)cl;
+		}
+	}
+	return rc == ITK_OK ? build_letters(r) : rc;
 }
 
 itk_err
@@ -1183,15 +1336,23 @@ typedef struct {
 	uint64_t *lex_hit;
 	uint16_t *lang_word;
 	uint16_t *lang_end;
-	/* (token, pattern) pairs where a pattern's first slot matches. */
+	/* Per token: words whose letters are of several languages, decided
+	 * after the clear words are counted (language()). */
+	uint32_t *amb_tok;
+	uint16_t *amb_mask;
+	/* (token, pattern) pairs where a pattern's first slot matches,
+	 * chained per signal from sig_head (index + 1, 0 = end).  Grown by
+	 * doubling up to starts_cap. */
 	struct start *starts;
-	size_t nstarts, starts_cap;
+	size_t nstarts, starts_alloc, starts_cap;
+	uint32_t sig_head[SIGNALS_MAX];
 	uint32_t *stamp; /* per pattern: last token + 1 it started at */
 	bool fired[SIGNALS_MAX];
 } ctx;
 
 struct start {
 	uint32_t tok, pat;
+	uint32_t next; /* the signal's next start + 1, 0 = end */
 };
 
 static bool atom_match(const ctx *c, const struct atom *a, const tt_token *k);
@@ -1361,40 +1522,42 @@ signal_fires_all(ctx *c, size_t si)
 }
 
 /*
- * The fast path: only the starts st[0..n) (the signal's patterns at the
- * tokens where their first slot matches).  A signal fires when a pattern
+ * The fast path: only the signal's starts (its patterns at the tokens
+ * where their first slot matches).  A signal fires when a pattern
  * matches over tokens no exception covers; the order starts are tried in
  * does not change that answer.
  */
 static bool
-signal_fires_at(ctx *c, size_t si, const struct start *st, size_t n)
+signal_fires_at(ctx *c, size_t si)
 {
 	const triage_rules *r = c->r;
 	uint32_t gen = (uint32_t)si + 1;
 
-	for (size_t x = 0; x < n; x++) {
-		const struct pattern *p = &r->pats[st[x].pat];
+	for (uint32_t x = c->sig_head[si]; x != 0; x = c->starts[x - 1].next) {
+		const struct start *st = &c->starts[x - 1];
+		const struct pattern *p = &r->pats[st->pat];
 		long end;
 
 		if (!p->except) {
 			continue;
 		}
-		end = match_rest(c, p, 1, st[x].tok);
-		for (long j = (long)st[x].tok; j <= end; j++) {
+		end = match_rest(c, p, 1, st->tok);
+		for (long j = (long)st->tok; j <= end; j++) {
 			c->covered[j] = gen;
 		}
 	}
-	for (size_t x = 0; x < n; x++) {
-		const struct pattern *p = &r->pats[st[x].pat];
+	for (uint32_t x = c->sig_head[si]; x != 0; x = c->starts[x - 1].next) {
+		const struct start *st = &c->starts[x - 1];
+		const struct pattern *p = &r->pats[st->pat];
 		long end;
 		bool clear;
 
 		if (p->except) {
 			continue;
 		}
-		end = match_rest(c, p, 1, st[x].tok);
+		end = match_rest(c, p, 1, st->tok);
 		clear = end >= 0;
-		for (long j = (long)st[x].tok; clear && j <= end; j++) {
+		for (long j = (long)st->tok; clear && j <= end; j++) {
 			clear = c->covered[j] != gen;
 		}
 		if (clear) {
@@ -1405,20 +1568,39 @@ signal_fires_at(ctx *c, size_t si, const struct start *st, size_t n)
 }
 
 /* Records that pattern pat's first slot matches token i; false when the
- * cap on starts is reached. */
+ * cap on starts is reached or they cannot grow (the caller then takes
+ * the slow path, which needs no starts). */
 static bool
 add_start(ctx *c, size_t i, uint32_t pat)
 {
+	struct start *st;
+	uint16_t si;
+
 	if (c->stamp[pat] == (uint32_t)i + 1) {
 		return true;
 	}
 	c->stamp[pat] = (uint32_t)i + 1;
-	if (c->nstarts == c->starts_cap) {
-		return false;
+	if (c->nstarts == c->starts_alloc) {
+		size_t n = c->starts_alloc * 2;
+		struct start *p;
+
+		if (c->starts_alloc >= c->starts_cap) {
+			return false;
+		}
+		n = n < c->starts_cap ? n : c->starts_cap;
+		p = realloc(c->starts, n * sizeof(*p));
+		if (p == NULL) {
+			return false;
+		}
+		c->starts = p;
+		c->starts_alloc = n;
 	}
-	c->starts[c->nstarts].tok = (uint32_t)i;
-	c->starts[c->nstarts].pat = pat;
-	c->nstarts++;
+	si = c->r->pat_sig[pat];
+	st = &c->starts[c->nstarts];
+	st->tok = (uint32_t)i;
+	st->pat = pat;
+	st->next = c->sig_head[si];
+	c->sig_head[si] = (uint32_t)++c->nstarts;
 	return true;
 }
 
@@ -1455,12 +1637,6 @@ visit(ctx *c, size_t i, uint32_t head, unsigned kind)
 	return ok;
 }
 
-static bool
-has_len(const uint64_t *lens, size_t n)
-{
-	return (lens[n / 64] >> (n % 64)) & 1u;
-}
-
 /* Fills the per-token index results for token i; false when starts are
  * full (the caller then takes the slow path). */
 static bool
@@ -1481,37 +1657,48 @@ scan_token(ctx *c, size_t i)
 	if (key != NULL) {
 		ok = visit(c, i, key->head, A_EXACT) && ok;
 	}
+	/* Prefixes, at code point ends, while some key continues them. */
 	h = hash_seed(A_PREFIX);
-	for (size_t n = 1; n <= k->len && n < 256; n++) {
+	for (size_t n = 1; n <= k->len && n <= r->prefix_max; n++) {
 		h = hash_step(h, (uint8_t)s[n - 1]);
-		if (has_len(r->prefix_lens, n) &&
-		    (key = key_find(r, A_PREFIX, h, s, n)) != NULL) {
-			ok = visit(c, i, key->head, A_PREFIX) && ok;
+		if (n < k->len && ((uint8_t)s[n] & 0xc0) == 0x80) {
+			continue;
 		}
+		if ((key = key_find(r, A_PREFIX, h, s, n)) == NULL) {
+			break;
+		}
+		ok = visit(c, i, key->head, A_PREFIX) && ok;
 	}
+	/* Suffixes, the same from the end. */
 	h = hash_seed(A_SUFFIX);
-	for (size_t n = 1; n <= k->len && n < 256; n++) {
+	for (size_t n = 1; n <= k->len && n <= r->suffix_max; n++) {
 		h = hash_step(h, (uint8_t)s[k->len - n]);
-		if (has_len(r->suffix_lens, n) &&
-		    (key = key_find(r, A_SUFFIX, h, s + k->len - n, n)) !=
-			NULL) {
-			ok = visit(c, i, key->head, A_SUFFIX) && ok;
+		if (((uint8_t)s[k->len - n] & 0xc0) == 0x80) {
+			continue;
 		}
+		if ((key = key_find(r, A_SUFFIX, h, s + k->len - n, n)) ==
+		    NULL) {
+			break;
+		}
+		ok = visit(c, i, key->head, A_SUFFIX) && ok;
 	}
-	for (size_t li = 0; li < r->nlex; li++) {
-		if ((c->lex_hit[i] >> li) & 1u) {
-			for (uint32_t e = r->lex_first[li]; e != 0;
-			     e = r->owners[e - 1].next) {
-				const struct owner *o = &r->owners[e - 1];
+	/* The word lists that matched, lowest first. */
+	for (uint64_t m = c->lex_hit[i]; m != 0; m &= m - 1) {
+		unsigned li = (unsigned)__builtin_ctzll(m);
 
-				if (!o->cap || cap) {
-					ok = ok && add_start(c, i, o->id);
-				}
+		for (uint32_t e = r->lex_first[li]; e != 0;
+		     e = r->owners[e - 1].next) {
+			const struct owner *o = &r->owners[e - 1];
+
+			if (!o->cap || cap) {
+				ok = ok && add_start(c, i, o->id);
 			}
 		}
 	}
-	for (unsigned cl = 0; cl < CL_COUNT; cl++) {
-		if (r->class_first[cl] != 0 && class_match(cl, k)) {
+	for (size_t x = 0; x < r->nclasses; x++) {
+		unsigned cl = r->classes[x];
+
+		if (class_match(cl, k)) {
 			for (uint32_t e = r->class_first[cl]; e != 0;
 			     e = r->owners[e - 1].next) {
 				const struct owner *o = &r->owners[e - 1];
@@ -1526,51 +1713,19 @@ scan_token(ctx *c, size_t i)
 }
 
 /* Sets c->fired for every signal. */
-static itk_err
+static void
 fire_signals(ctx *c)
 {
 	const triage_rules *r = c->r;
-	size_t first[SIGNALS_MAX + 1] = {0};
-	struct start *sorted = NULL;
 	bool ok = true;
-	itk_err rc = ITK_E_NOMEM;
 
 	for (size_t i = 0; i < c->t.n; i++) {
 		ok = scan_token(c, i) && ok;
 	}
-	if (!ok) {
-		for (size_t si = 0; si < r->nsig; si++) {
-			c->fired[si] = signal_fires_all(c, si);
-		}
-		rc = ITK_OK;
-		goto out;
-	}
-	/* Group the starts by signal (counting sort). */
-	sorted = malloc((c->nstarts + 1) * sizeof(*sorted));
-	if (sorted == NULL) {
-		goto out;
-	}
-	for (size_t x = 0; x < c->nstarts; x++) {
-		first[r->pat_sig[c->starts[x].pat] + 1]++;
-	}
 	for (size_t si = 0; si < r->nsig; si++) {
-		first[si + 1] += first[si];
-	}
-	for (size_t x = 0; x < c->nstarts; x++) {
-		sorted[first[r->pat_sig[c->starts[x].pat]]++] = c->starts[x];
-	}
-	/* first[si] is now the end of si's run; si's run starts at
-	 * first[si - 1]. */
-	for (size_t si = 0; si < r->nsig; si++) {
-		size_t b = si == 0 ? 0 : first[si - 1];
-
 		c->fired[si] =
-		    signal_fires_at(c, si, sorted + b, first[si] - b);
+		    ok ? signal_fires_at(c, si) : signal_fires_all(c, si);
 	}
-	rc = ITK_OK;
-out:
-	free(sorted);
-	return rc;
 }
 
 static bool
@@ -1608,67 +1763,78 @@ rule_holds(const ctx *c, const struct rule *ru, int queue)
 static bool
 keyboard_neighbours(const triage_rules *r, uint32_t a, uint32_t b)
 {
+	uint64_t key =
+	    a < b ? ((uint64_t)a << 32 | b) : ((uint64_t)b << 32 | a);
+	size_t lo = 0, hi = r->nkeypairs;
+
 	if (a == b) {
 		return true;
 	}
-	for (size_t row = 0; row < r->nkeyrows; row++) {
-		for (size_t i = 0; i + 1 < r->keyrow_len[row]; i++) {
-			uint32_t x = r->keyrow[row][i],
-				 y = r->keyrow[row][i + 1];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
 
-			if ((x == a && y == b) || (x == b && y == a)) {
-				return true;
-			}
+		if (r->keypair[mid] == key) {
+			return true;
+		}
+		if (r->keypair[mid] < key) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
 		}
 	}
 	return false;
 }
 
-/* Keyboard mashing ("asdfgh", "ываыва"): mostly neighbouring keys. */
-static bool
-is_mash(const ctx *c, const tt_token *k)
+/* The languages that list letter cp, as a bit set. */
+static unsigned
+letter_langs(const triage_rules *r, uint32_t cp)
 {
-	const uint8_t *s = (const uint8_t *)tt_text(&c->t, k);
-	uint32_t prev = 0, cp;
-	size_t i = 0, pairs = 0, near = 0;
+	size_t lo = 0, hi = r->nletter_hi;
 
-	if (k->ncp < 5 || c->r->nkeyrows == 0) {
-		return false;
+	if (cp < LOW_CP) {
+		return r->letter_lo[cp];
 	}
-	while (i < k->len) {
-		cp = tt_utf8_next(s, k->len, &i);
-		if (prev != 0) {
-			pairs++;
-			near += keyboard_neighbours(c->r, prev, cp) ? 1 : 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->letter_hi[mid].cp == cp) {
+			return r->letter_hi[mid].mask;
 		}
-		prev = cp;
+		if (r->letter_hi[mid].cp < cp) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
 	}
-	return near * 10 >= pairs * 6;
+	return 0;
 }
 
-/* The languages whose letters the word has, as a bit set. */
+/*
+ * One pass over a word the lists do not know: the languages whose
+ * letters it has (a bit set), and whether it is keyboard mashing
+ * ("asdfgh", "ываыва": 5+ letters, mostly neighbouring keys), in which
+ * case it is ignored and the mask does not matter.
+ */
 static unsigned
-letters_langs(const ctx *c, const tt_token *k)
+word_letters(const ctx *c, const tt_token *k, bool *mash)
 {
 	const triage_rules *r = c->r;
 	const uint8_t *s = (const uint8_t *)tt_text(&c->t, k);
+	bool keys = k->ncp >= 5 && r->nkeyrows > 0;
+	uint32_t prev = 0, cp;
+	size_t i = 0, pairs = 0, near = 0;
 	unsigned mask = 0;
 
-	for (unsigned l = 0; l < ITK_LANG_COUNT; l++) {
-		const struct language *lg = &r->lang[l];
-		size_t i = 0;
-
-		while (lg->defined && i < k->len && !(mask & (1u << l))) {
-			uint32_t cp = tt_utf8_next(s, k->len, &i);
-
-			for (uint32_t j = 0; j < lg->nlet; j++) {
-				if (r->letters[lg->let0 + j] == cp) {
-					mask |= 1u << l;
-					break;
-				}
-			}
+	while (i < k->len) {
+		cp = tt_utf8_next(s, k->len, &i);
+		mask |= letter_langs(r, cp);
+		if (keys && prev != 0) {
+			pairs++;
+			near += keyboard_neighbours(r, prev, cp) ? 1 : 0;
 		}
+		prev = cp;
 	}
+	*mash = keys && near * 10 >= pairs * 6;
 	return mask;
 }
 
@@ -1682,24 +1848,17 @@ language(const ctx *c)
 	bool unknown_cyr = false, unknown_lat = false;
 	size_t total = 0, namb = 0;
 	size_t amb_count[ITK_LANG_COUNT] = {0};
-	struct {
-		size_t tok;
-		unsigned mask;
-	} * amb;
 	int best = -1;
 
 	for (unsigned l = 0; l < ITK_LANG_COUNT; l++) {
 		first[l] = SIZE_MAX;
-	}
-	amb = calloc(c->t.n + 1, sizeof(*amb));
-	if (amb == NULL) {
-		return r->fallback[FB_NONE];
 	}
 	for (size_t i = 0; i < c->t.n; i++) {
 		const tt_token *k = &c->t.tok[i];
 		bool cyr = (k->flags & TT_F_CYR) != 0;
 		int lang = -1, hits = 0;
 		unsigned lmask;
+		bool mash;
 
 		if (k->kind != TT_WORD) {
 			continue; /* numbers, unit codes, call-sign codes */
@@ -1732,17 +1891,19 @@ language(const ctx *c)
 			/* Names, places, acronyms and mashing are ignored. */
 			if (((k->flags & TT_F_TITLE) &&
 			     !(k->flags & TT_F_SENT)) ||
-			    ((k->flags & TT_F_UPPER) && k->ncp <= 4) ||
-			    is_mash(c, k)) {
+			    ((k->flags & TT_F_UPPER) && k->ncp <= 4)) {
 				continue;
 			}
-			lmask = letters_langs(c, k);
+			lmask = word_letters(c, k, &mash);
+			if (mash) {
+				continue;
+			}
 			if (lmask != 0 && (lmask & (lmask - 1)) != 0) {
 				/* Letters of several languages (і is
 				 * Ukrainian, Belarusian and Kazakh): decided
 				 * after the clear words are counted. */
-				amb[namb].tok = i;
-				amb[namb++].mask = lmask;
+				c->amb_tok[namb] = (uint32_t)i;
+				c->amb_mask[namb++] = (uint16_t)lmask;
 				continue;
 			}
 			for (unsigned l = 0; l < ITK_LANG_COUNT; l++) {
@@ -1765,7 +1926,7 @@ language(const ctx *c)
 		int pick = -1;
 
 		for (unsigned l = 0; l < ITK_LANG_COUNT; l++) {
-			if ((amb[a].mask & (1u << l)) &&
+			if ((c->amb_mask[a] & (1u << l)) &&
 			    (pick < 0 || count[l] > count[pick] ||
 			     (count[l] == count[pick] &&
 			      r->lang[l].order < r->lang[pick].order))) {
@@ -1773,15 +1934,14 @@ language(const ctx *c)
 			}
 		}
 		amb_count[pick]++;
-		if (first[pick] == SIZE_MAX || amb[a].tok < first[pick]) {
-			first[pick] = amb[a].tok;
+		if (first[pick] == SIZE_MAX || c->amb_tok[a] < first[pick]) {
+			first[pick] = c->amb_tok[a];
 		}
 	}
 	for (unsigned l = 0; l < ITK_LANG_COUNT; l++) {
 		count[l] += amb_count[l];
 		total += amb_count[l];
 	}
-	free(amb);
 	if (total == 0) {
 		return shared_cyr    ? r->fallback[FB_SHARED_CYR]
 		       : unknown_cyr ? r->fallback[FB_UNKNOWN_CYR]
@@ -1805,15 +1965,64 @@ language(const ctx *c)
 /* ------------------------------------------------------------------ */
 /* Classification */
 
+/*
+ * Carves the per-message arrays out of one block (one malloc per message
+ * instead of one per array): tokens and the per-token arrays sized for
+ * the most tokens len bytes can hold, the arena, and the per-pattern
+ * stamps.  Returns the block (caller frees) or NULL.
+ */
+static void *
+ctx_alloc(ctx *c, size_t len)
+{
+	const triage_rules *r = c->r;
+	/* A token takes at least one byte and a separator. */
+	size_t cap = len / 2 + 1, np = r->npats + 1;
+	size_t arena = 2 * len + 64;
+	/* Largest alignment first, so every array stays aligned. */
+	size_t total = cap * sizeof(uint64_t) + cap * sizeof(tt_token) +
+		       cap * sizeof(uint32_t) * 2 + np * sizeof(uint32_t) +
+		       cap * sizeof(uint16_t) * 3 + arena;
+	char *blk = malloc(total), *p = blk;
+
+	if (blk == NULL) {
+		return NULL;
+	}
+	c->lex_hit = (uint64_t *)(void *)p;
+	p += cap * sizeof(uint64_t);
+	c->t.tok = (tt_token *)(void *)p;
+	p += cap * sizeof(tt_token);
+	c->covered = (uint32_t *)(void *)p;
+	p += cap * sizeof(uint32_t);
+	c->amb_tok = (uint32_t *)(void *)p;
+	p += cap * sizeof(uint32_t);
+	c->stamp = (uint32_t *)(void *)p;
+	p += np * sizeof(uint32_t);
+	c->lang_word = (uint16_t *)(void *)p;
+	p += cap * sizeof(uint16_t);
+	c->lang_end = (uint16_t *)(void *)p;
+	p += cap * sizeof(uint16_t);
+	c->amb_mask = (uint16_t *)(void *)p;
+	p += cap * sizeof(uint16_t);
+	c->t.arena = p;
+	c->t.cap = cap;
+	c->t.arena_cap = arena;
+	/* Only the stamps need zeroing: the tokenizer writes every token it
+	 * counts and scan_token every per-token entry. */
+	memset(c->stamp, 0, np * sizeof(uint32_t));
+	return blk;
+}
+
 static itk_err
 classify(const triage_rules *r, const char *text, size_t len,
 	 triage_result *out, char *why, size_t whylen)
 {
-	ctx *c = NULL;
+	ctx c;
+	void *blk = NULL;
 	itk_err rc = ITK_E_INTERNAL;
 	int queue = ITK_QUEUE_OTHER;
 	int urg = ITK_URGENCY_LOW;
 
+	memset(&c, 0, sizeof(c));
 	out->queue = ITK_QUEUE_OTHER;
 	out->urgency = ITK_URGENCY_LOW;
 	out->language = ITK_LANG_OTHER;
@@ -1828,43 +2037,25 @@ classify(const triage_rules *r, const char *text, size_t len,
 		rc = ITK_E_INTERNAL;
 		goto out;
 	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
+	c.r = r;
+	blk = ctx_alloc(&c, len);
+	if (blk == NULL) {
 		rc = ITK_E_NOMEM;
 		goto out;
 	}
-	c->r = r;
-	/* A token takes at least one byte and a separator.  Not zeroed: the
-	 * tokenizer writes every token it counts. */
-	c->t.cap = len / 2 + 1;
-	c->t.arena_cap = 2 * len + 64;
-	c->t.tok = malloc(c->t.cap * sizeof(*c->t.tok));
-	c->t.arena = malloc(c->t.arena_cap);
-	if (c->t.tok == NULL || c->t.arena == NULL) {
+	tt_tokenize(text == NULL ? "" : text, len, &c.t);
+	/* Beyond this many starts the slow path is cheaper in memory.  Most
+	 * messages need far fewer: start small and double. */
+	c.starts_cap = 64 * c.t.n + 4096;
+	c.starts_alloc = 8 * c.t.n + 64;
+	c.starts = malloc(c.starts_alloc * sizeof(*c.starts));
+	if (c.starts == NULL) {
 		rc = ITK_E_NOMEM;
 		goto out;
 	}
-	tt_tokenize(text == NULL ? "" : text, len, &c->t);
-	/* Per-token arrays sized by the tokens found, set by scan_token. */
-	c->covered = malloc((c->t.n + 1) * sizeof(*c->covered));
-	c->lex_hit = malloc((c->t.n + 1) * sizeof(*c->lex_hit));
-	c->lang_word = malloc((c->t.n + 1) * sizeof(*c->lang_word));
-	c->lang_end = malloc((c->t.n + 1) * sizeof(*c->lang_end));
-	c->stamp = calloc(r->npats + 1, sizeof(*c->stamp));
-	/* Beyond this many starts the slow path is cheaper in memory. */
-	c->starts_cap = 64 * c->t.n + 4096;
-	c->starts = malloc(c->starts_cap * sizeof(*c->starts));
-	if (c->covered == NULL || c->lex_hit == NULL || c->lang_word == NULL ||
-	    c->lang_end == NULL || c->stamp == NULL || c->starts == NULL) {
-		rc = ITK_E_NOMEM;
-		goto out;
-	}
-	rc = fire_signals(c);
-	if (rc != ITK_OK) {
-		goto out;
-	}
+	fire_signals(&c);
 	for (size_t i = 0; i < r->nsig; i++) {
-		if (c->fired[i] && why != NULL && whylen > 0) {
+		if (c.fired[i] && why != NULL && whylen > 0) {
 			size_t used = strlen(why);
 
 			snprintf(why + used, whylen - used, "%s%s",
@@ -1872,33 +2063,24 @@ classify(const triage_rules *r, const char *text, size_t len,
 		}
 	}
 	for (size_t i = 0; i < r->nqueue; i++) {
-		if (rule_holds(c, &r->queue_rules[i], -1)) {
+		if (rule_holds(&c, &r->queue_rules[i], -1)) {
 			queue = r->queue_rules[i].target;
 			break;
 		}
 	}
 	for (size_t i = 0; i < r->nurg; i++) {
-		if (rule_holds(c, &r->urg_rules[i], queue)) {
+		if (rule_holds(&c, &r->urg_rules[i], queue)) {
 			urg = r->urg_rules[i].target;
 			break;
 		}
 	}
 	out->queue = (itk_queue)queue;
 	out->urgency = (itk_urgency)urg;
-	out->language = language(c);
+	out->language = language(&c);
 	rc = ITK_OK;
 out:
-	if (c != NULL) {
-		free(c->t.tok);
-		free(c->t.arena);
-		free(c->covered);
-		free(c->lex_hit);
-		free(c->lang_word);
-		free(c->lang_end);
-		free(c->stamp);
-		free(c->starts);
-		free(c);
-	}
+	free(c.starts);
+	free(blk);
 	return rc;
 }
 
