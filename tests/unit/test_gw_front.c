@@ -42,12 +42,7 @@
 #define BACKEND_ANS  "HTTP/1.1 299 Backend\r\nContent-Length: 2\r\n\r\nnn"
 #define BACKEND_HEAD "HTTP/1.1 299 Backend\r\nContent-Length: 0\r\n\r\n"
 
-static char dir[64];
-static itk_secret_key *rk, *ik;
-static gw_receipt_key *grk;
-static gw_spool *spool;
-static gw_submit *sub;
-static gw_intake_key keys[1];
+#include "gw_fixture.h"
 static gw_front *front;
 static uint16_t port;
 static atomic_bool busy_now;
@@ -116,66 +111,15 @@ gate_leave(void *g)
 	atomic_fetch_sub(&entered, 1);
 }
 
-static itk_secret_key *
-gen(itk_key_kind kind, const char *name, uint64_t nb, uint64_t na)
-{
-	itk_key_info t;
-	itk_secret_key *k = NULL;
-
-	memset(&t, 0, sizeof(t));
-	t.kind = kind;
-	t.not_before = nb;
-	t.not_after = na;
-	snprintf(t.name, sizeof(t.name), "%s", name);
-	assert_int_equal(itk_key_generate(&t, &k), ITK_OK);
-	return k;
-}
-
 static int
 setup(void **state)
 {
-	char path[128];
-	uint64_t now = (uint64_t)time(NULL);
-	gw_spool_opts so = {
-	    .max_bytes = 1024u * 1024u,
-	    .lease_ms = 1000,
-	    .seen_retention = 3600,
-	    .mailbox_retention = 3600,
-	};
-	gw_submit_opts o;
 	gw_front_opts fo;
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t al = sizeof(a);
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/itk-test-gwfront-XXXXXX");
-	if (itk_crypto_init() != ITK_OK || mkdtemp(dir) == NULL) {
-		return -1;
-	}
-	rk = gen(ITK_KEY_RECEIPT, "receipt", 0, 0);
-	ik = gen(ITK_KEY_INTAKE, "intake", now - 100, now + 100);
-	snprintf(path, sizeof(path), "%s/receipt.key", dir);
-	if (itk_key_save(rk, path, NULL, NULL) != ITK_OK ||
-	    gw_receipt_key_load(path, NULL, itk_key_public(rk), &grk) !=
-		ITK_OK) {
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/spool", dir);
-	if (gw_spool_open(path, &so, &spool) != ITK_OK) {
-		return -1;
-	}
-	keys[0].key_id = itk_key_id(ik);
-	keys[0].not_before = now - 100;
-	keys[0].not_after = now + 100;
-	memset(&o, 0, sizeof(o));
-	o.spool = spool;
-	o.receipt_key = grk;
-	o.origin = "unit.test";
-	o.granularity = 60;
-	o.max_body = MAX_BODY;
-	o.keys = keys;
-	o.n_keys = 1;
-	if (gw_submit_new(&o, &sub) != ITK_OK) {
+	if (gw_fixture_open("gwfront", MAX_BODY) != 0) {
 		return -1;
 	}
 	/* The backend stand-in on an ephemeral loopback port. */
@@ -213,20 +157,12 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
 	gw_front_free(front);
-	gw_submit_free(sub);
 	shutdown(bk_fd, SHUT_RDWR);
 	close(bk_fd);
 	pthread_join(bk_thr, NULL);
-	gw_spool_free(spool);
-	gw_receipt_key_free(grk);
-	itk_key_free(rk);
-	itk_key_free(ik);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return gw_fixture_close();
 }
 
 /* ------------------------------------------------------------ helpers */
