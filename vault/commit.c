@@ -158,7 +158,6 @@ static itk_err
 queue_leave(vault_txn *t, const vault_case_rec *c)
 {
 	uint8_t k[VAULT_QKEY_LEN];
-	MDB_val key;
 	itk_err r;
 
 	if (t->counters.open_by_queue[c->queue] == 0) {
@@ -166,9 +165,7 @@ queue_leave(vault_txn *t, const vault_case_rec *c)
 	}
 	t->counters.open_by_queue[c->queue]--;
 	vault_qkey_encode(c, k);
-	key = vault_mval(k, sizeof(k));
-	r = vault_mdb_err(
-	    mdb_del(t->txn, t->v->dbi[VAULT_DB_QUEUE], &key, NULL));
+	r = vault_db_del(t->txn, t->v, VAULT_DB_QUEUE, k, sizeof(k));
 	/* An entry already missing is repaired by the caller's re-entry. */
 	return r == ITK_E_NOT_FOUND ? ITK_OK : r;
 }

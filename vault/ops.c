@@ -216,12 +216,12 @@ vault_op_nonce(vault_op *o, uint64_t t, uint32_t key_id, const uint8_t *nonce,
 static itk_err
 next_seq(vault_op *o, uint64_t *seq)
 {
-	MDB_val k = vault_mval(META_SEQ, sizeof(META_SEQ) - 1), d;
 	uint8_t v[8];
+	MDB_val d;
 	itk_err r;
 
-	r = vault_mdb_err(
-	    mdb_get(o->t.txn, o->t.v->dbi[VAULT_DB_META], &k, &d));
+	r = vault_db_get(o->t.txn, o->t.v, VAULT_DB_META, META_SEQ,
+			 sizeof(META_SEQ) - 1, &d);
 	if (r == ITK_E_NOT_FOUND) {
 		*seq = 1;
 	} else if (r != ITK_OK) {
@@ -232,9 +232,8 @@ next_seq(vault_op *o, uint64_t *seq)
 		*seq = itk_load_u64(d.mv_data) + 1;
 	}
 	itk_store_u64(v, *seq);
-	d = vault_mval(v, sizeof(v));
-	return vault_mdb_err(
-	    mdb_put(o->t.txn, o->t.v->dbi[VAULT_DB_META], &k, &d, 0));
+	return vault_db_put(o->t.txn, o->t.v, VAULT_DB_META, META_SEQ,
+			    sizeof(META_SEQ) - 1, v, sizeof(v), 0);
 }
 
 static void
@@ -329,10 +328,10 @@ static itk_err
 lease_read(MDB_txn *txn, vault *v, const uint8_t case_id[VAULT_ID_LEN],
 	   uint64_t now, vault_lease *out)
 {
-	MDB_val k = vault_mval(case_id, VAULT_ID_LEN), d;
+	MDB_val d;
 	itk_err r;
 
-	r = vault_mdb_err(mdb_get(txn, v->dbi[VAULT_DB_LEASES], &k, &d));
+	r = vault_db_get(txn, v, VAULT_DB_LEASES, case_id, VAULT_ID_LEN, &d);
 	if (r != ITK_OK) {
 		return r;
 	}
@@ -907,13 +906,14 @@ vault_ops_approval_get(vault *v, const uint8_t id[VAULT_APPROVAL_ID_LEN],
 		       vault_approval *out, itk_buf *req)
 {
 	MDB_txn *t = NULL;
-	MDB_val k = vault_mval(id, VAULT_APPROVAL_ID_LEN), d;
+	MDB_val d;
 	itk_err r;
 
 	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		return r;
 	}
-	r = vault_mdb_err(mdb_get(t, v->dbi[VAULT_DB_APPROVALS], &k, &d));
+	r = vault_db_get(t, v, VAULT_DB_APPROVALS, id, VAULT_APPROVAL_ID_LEN,
+			 &d);
 	if (r == ITK_OK) {
 		r = approval_copy(&d, id, out, req);
 	}
@@ -1255,7 +1255,7 @@ has_tag(vault *v, const uint8_t case_id[VAULT_ID_LEN], const char *tag,
 	uint8_t k[VAULT_ID_LEN + VAULT_TAG_MAX];
 	size_t n = strlen(tag);
 	MDB_txn *t = NULL;
-	MDB_val key = vault_mval(k, VAULT_ID_LEN + n), d;
+	MDB_val d;
 	itk_err r;
 
 	*yes = false;
@@ -1264,7 +1264,7 @@ has_tag(vault *v, const uint8_t case_id[VAULT_ID_LEN], const char *tag,
 	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		return r;
 	}
-	r = vault_mdb_err(mdb_get(t, v->dbi[VAULT_DB_TAGS], &key, &d));
+	r = vault_db_get(t, v, VAULT_DB_TAGS, k, VAULT_ID_LEN + n, &d);
 	mdb_txn_abort(t);
 	if (r == ITK_OK) {
 		*yes = true;

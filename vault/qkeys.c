@@ -276,16 +276,15 @@ get_in(vault *v, MDB_txn *t, itk_queue q, uint32_t version,
        uint8_t pk[ITK_PK_LEN])
 {
 	uint8_t k[5];
-	MDB_val key, d;
+	MDB_val d;
 	itk_err r;
 
 	if ((unsigned)q >= ITK_QUEUE_COUNT) {
 		return ITK_E_RANGE;
 	}
 	qk_key(q, version, k);
-	key = vault_mval(k, sizeof(k));
-	if ((r = vault_mdb_err(mdb_get(t, v->dbi[VAULT_DB_QUEUE_KEYS], &key,
-				       &d))) != ITK_OK) {
+	if ((r = vault_db_get(t, v, VAULT_DB_QUEUE_KEYS, k, sizeof(k), &d)) !=
+	    ITK_OK) {
 		return r;
 	}
 	if (d.mv_size != VAULT_QUEUE_KEY_LEN ||
@@ -312,7 +311,6 @@ vault_qkeys_import(vault *v, const vault_qkey *keys, size_t n, uint64_t now,
 		return r;
 	}
 	for (size_t i = 0; i < n; i++) {
-		MDB_val key, d;
 		if ((unsigned)keys[i].queue >= ITK_QUEUE_COUNT ||
 		    keys[i].version == 0) {
 			r = ITK_E_RANGE;
@@ -333,11 +331,9 @@ vault_qkeys_import(vault *v, const vault_qkey *keys, size_t n, uint64_t now,
 		val[0] = VAULT_REC_VERSION;
 		memcpy(val + 1, keys[i].pk, ITK_PK_LEN);
 		itk_store_u64(val + 1 + ITK_PK_LEN, now);
-		key = vault_mval(k, sizeof(k));
-		d = vault_mval(val, sizeof(val));
-		if ((r = vault_mdb_err(
-			 mdb_put(t.txn, v->dbi[VAULT_DB_QUEUE_KEYS], &key, &d,
-				 MDB_NOOVERWRITE))) != ITK_OK ||
+		if ((r = vault_db_put(t.txn, v, VAULT_DB_QUEUE_KEYS, k,
+				      sizeof(k), val, sizeof(val),
+				      MDB_NOOVERWRITE)) != ITK_OK ||
 		    (r = vault_txn_changed(&t, VAULT_CHANGE_QUEUE_KEY, k,
 					   sizeof(k), val, sizeof(val))) !=
 			ITK_OK) {
@@ -420,7 +416,6 @@ vault_txn_copy_put(vault_txn *t, const vault_message *m, itk_queue q)
 	uint8_t wrapped[ITK_WRAP_LEN];
 	vault_qkey cur;
 	itk_buf *b = NULL;
-	MDB_val key, d;
 	itk_err r;
 
 	if (m->copy_key == NULL) {
@@ -447,11 +442,9 @@ vault_txn_copy_put(vault_txn *t, const vault_message *m, itk_queue q)
 			     m->copy_ct, m->copy_ct_len, b)) != ITK_OK) {
 		goto out;
 	}
-	key = vault_mval(m->submission_id, VAULT_ID_LEN);
-	d = vault_mval(itk_buf_ptr(b), itk_buf_len(b));
-	if ((r = vault_mdb_err(mdb_put(t->txn, t->v->dbi[VAULT_DB_COPIES],
-				       &key, &d, MDB_NOOVERWRITE))) !=
-	    ITK_OK) {
+	if ((r = vault_db_put(t->txn, t->v, VAULT_DB_COPIES, m->submission_id,
+			      VAULT_ID_LEN, itk_buf_ptr(b), itk_buf_len(b),
+			      MDB_NOOVERWRITE)) != ITK_OK) {
 		goto out;
 	}
 	r = vault_txn_changed(t, VAULT_CHANGE_COPY, m->submission_id,
@@ -468,14 +461,14 @@ vault_ops_copy_open(vault *v, const uint8_t id[VAULT_ID_LEN],
 {
 	vault_copy_view cv;
 	MDB_txn *t = NULL;
-	MDB_val key = vault_mval(id, VAULT_ID_LEN), d;
+	MDB_val d;
 	itk_err r;
 
 	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		return r;
 	}
-	if ((r = vault_mdb_err(
-		 mdb_get(t, v->dbi[VAULT_DB_COPIES], &key, &d))) != ITK_OK ||
+	if ((r = vault_db_get(t, v, VAULT_DB_COPIES, id, VAULT_ID_LEN, &d)) !=
+		ITK_OK ||
 	    (r = vault_copy_parse(d.mv_data, d.mv_size, &cv)) != ITK_OK) {
 		goto out;
 	}
@@ -498,11 +491,11 @@ case_key_in(vault *v, MDB_txn *t, const uint8_t case_id[VAULT_ID_LEN],
 	    const vault_qsecret *keys, size_t nkeys, uint8_t dek[VAULT_MK_LEN])
 {
 	vault_copy_view cv;
-	MDB_val key = vault_mval(case_id, VAULT_ID_LEN), d;
+	MDB_val d;
 	itk_err r;
 
-	if ((r = vault_mdb_err(mdb_get(t, v->dbi[VAULT_DB_CASE_KEYS], &key,
-				       &d))) != ITK_OK ||
+	if ((r = vault_db_get(t, v, VAULT_DB_CASE_KEYS, case_id, VAULT_ID_LEN,
+			      &d)) != ITK_OK ||
 	    (r = vault_case_key_parse(d.mv_data, d.mv_size, &cv)) != ITK_OK) {
 		return r;
 	}
@@ -526,7 +519,6 @@ case_key_store(vault_txn *t, const uint8_t case_id[VAULT_ID_LEN],
 	       const vault_qkey *to, const uint8_t dek[VAULT_MK_LEN])
 {
 	uint8_t wrapped[ITK_WRAP_LEN], val[VAULT_CASE_KEY_LEN];
-	MDB_val key = vault_mval(case_id, VAULT_ID_LEN), d;
 	itk_buf *b = NULL;
 	itk_err r;
 
@@ -541,9 +533,8 @@ case_key_store(vault_txn *t, const uint8_t case_id[VAULT_ID_LEN],
 		goto out;
 	}
 	memcpy(val, itk_buf_ptr(b), sizeof(val));
-	d = vault_mval(val, sizeof(val));
-	if ((r = vault_mdb_err(mdb_put(t->txn, t->v->dbi[VAULT_DB_CASE_KEYS],
-				       &key, &d, 0))) != ITK_OK) {
+	if ((r = vault_db_put(t->txn, t->v, VAULT_DB_CASE_KEYS, case_id,
+			      VAULT_ID_LEN, val, sizeof(val), 0)) != ITK_OK) {
 		goto out;
 	}
 	r = vault_txn_changed(t, VAULT_CHANGE_CASE_KEY, case_id, VAULT_ID_LEN,
@@ -643,12 +634,11 @@ rewrap_copy(vault_txn *t, const uint8_t id[VAULT_ID_LEN], const vault_qkey *to,
 	    size_t *left)
 {
 	uint8_t mk[VAULT_MK_LEN], wrapped[ITK_WRAP_LEN];
-	MDB_val key = vault_mval(id, VAULT_ID_LEN), d;
 	vault_copy_view cv;
+	MDB_val d;
 	itk_err r;
 
-	r = vault_mdb_err(
-	    mdb_get(t->txn, t->v->dbi[VAULT_DB_COPIES], &key, &d));
+	r = vault_db_get(t->txn, t->v, VAULT_DB_COPIES, id, VAULT_ID_LEN, &d);
 	if (r == ITK_E_NOT_FOUND) {
 		return ITK_OK; /* stored before queue keys: nothing to move */
 	}
@@ -673,9 +663,8 @@ rewrap_copy(vault_txn *t, const uint8_t id[VAULT_ID_LEN], const vault_qkey *to,
 			     cv.ct_len, b)) != ITK_OK) {
 		goto out;
 	}
-	d = vault_mval(itk_buf_ptr(b), itk_buf_len(b));
-	if ((r = vault_mdb_err(mdb_put(t->txn, t->v->dbi[VAULT_DB_COPIES],
-				       &key, &d, 0))) != ITK_OK ||
+	if ((r = vault_db_put(t->txn, t->v, VAULT_DB_COPIES, id, VAULT_ID_LEN,
+			      itk_buf_ptr(b), itk_buf_len(b), 0)) != ITK_OK ||
 	    (r = vault_txn_changed(t, VAULT_CHANGE_COPY, id, VAULT_ID_LEN,
 				   itk_buf_ptr(b), itk_buf_len(b))) !=
 		ITK_OK) {

@@ -525,17 +525,17 @@ itk_err
 vault_contains(vault *v, const uint8_t id[VAULT_ID_LEN], bool *present)
 {
 	MDB_txn *t = NULL;
-	MDB_val k = vault_mval(id, VAULT_ID_LEN), d;
+	MDB_val d;
 	itk_err r;
 
 	*present = false;
 	if ((r = vault_mdb_begin(v, MDB_RDONLY, &t)) != ITK_OK) {
 		return r;
 	}
-	r = vault_mdb_err(mdb_get(t, v->dbi[VAULT_DB_MESSAGES], &k, &d));
+	r = vault_db_get(t, v, VAULT_DB_MESSAGES, id, VAULT_ID_LEN, &d);
 	if (r == ITK_E_NOT_FOUND) {
-		r = vault_mdb_err(
-		    mdb_get(t, v->dbi[VAULT_DB_QUARANTINE], &k, &d));
+		r = vault_db_get(t, v, VAULT_DB_QUARANTINE, id, VAULT_ID_LEN,
+				 &d);
 	}
 	if (r == ITK_OK) {
 		*present = true;
@@ -703,10 +703,10 @@ static itk_err
 case_read(vault *v, MDB_txn *t, const uint8_t id[VAULT_ID_LEN],
 	  vault_case_rec *c)
 {
-	MDB_val k = vault_mval(id, VAULT_ID_LEN), d;
+	MDB_val d;
 	itk_err r;
 
-	r = vault_mdb_err(mdb_get(t, v->dbi[VAULT_DB_CASES], &k, &d));
+	r = vault_db_get(t, v, VAULT_DB_CASES, id, VAULT_ID_LEN, &d);
 	if (r != ITK_OK) {
 		return r;
 	}
