@@ -131,14 +131,11 @@ case_put(vault_txn *t, vault_change kind, const vault_case_rec *c, itk_buf *b)
 	itk_err r;
 
 	itk_buf_reset(b);
-	if ((r = vault_case_encode(c, b)) != ITK_OK ||
-	    (r = vault_db_put(t->txn, t->v, VAULT_DB_CASES, c->id,
-			      VAULT_ID_LEN, itk_buf_ptr(b), itk_buf_len(b),
-			      0)) != ITK_OK) {
+	if ((r = vault_case_encode(c, b)) != ITK_OK) {
 		return r;
 	}
-	return vault_txn_changed(t, kind, c->id, VAULT_ID_LEN, itk_buf_ptr(b),
-				 itk_buf_len(b));
+	return vault_txn_put(t, VAULT_DB_CASES, kind, c->id, VAULT_ID_LEN,
+			     itk_buf_ptr(b), itk_buf_len(b), 0);
 }
 
 /* The queue index holds exactly the open cases, keyed by their labels. */

@@ -97,20 +97,6 @@ actor_ok(const vault_actor *who)
 	return n > 0 && n <= VAULT_ACTOR_MAX;
 }
 
-/* Deletes k from db and hands the deletion (val NULL) to the Merkle log as
- * kind: the operator tier's one way of removing a record. */
-static itk_err
-op_remove(vault_op *o, vault_db db, vault_change kind, const uint8_t *k,
-	  size_t klen)
-{
-	itk_err r;
-
-	if ((r = vault_db_del(o->t.txn, o->t.v, db, k, klen)) != ITK_OK) {
-		return r;
-	}
-	return vault_txn_changed(&o->t, kind, k, klen, NULL, 0);
-}
-
 itk_err
 vault_op_begin(vault *v, vault_op **out)
 {
@@ -285,13 +271,9 @@ vault_op_record(vault_op *o, const uint8_t *case_id, uint64_t at,
 	    (r = itk_buf_put(o->b, detail, dn)) != ITK_OK) {
 		return r;
 	}
-	if ((r = vault_db_put(o->t.txn, o->t.v, VAULT_DB_ACTIONS, k, sizeof(k),
-			      itk_buf_ptr(o->b), itk_buf_len(o->b),
-			      MDB_NOOVERWRITE)) != ITK_OK) {
-		return r;
-	}
-	return vault_txn_changed(&o->t, VAULT_CHANGE_ACTION, k, sizeof(k),
-				 itk_buf_ptr(o->b), itk_buf_len(o->b));
+	return vault_txn_put(&o->t, VAULT_DB_ACTIONS, VAULT_CHANGE_ACTION, k,
+			     sizeof(k), itk_buf_ptr(o->b), itk_buf_len(o->b),
+			     MDB_NOOVERWRITE);
 }
 
 /* ------------------------------------------------------------ leases */
@@ -361,14 +343,9 @@ lease_put(vault_op *o, const uint8_t case_id[VAULT_ID_LEN],
 	    (r = put_actor(o->b, who)) != ITK_OK) {
 		return r;
 	}
-	if ((r = vault_db_put(o->t.txn, o->t.v, VAULT_DB_LEASES, case_id,
-			      VAULT_ID_LEN, itk_buf_ptr(o->b),
-			      itk_buf_len(o->b), 0)) != ITK_OK) {
-		return r;
-	}
-	return vault_txn_changed(&o->t, VAULT_CHANGE_LEASE, case_id,
-				 VAULT_ID_LEN, itk_buf_ptr(o->b),
-				 itk_buf_len(o->b));
+	return vault_txn_put(&o->t, VAULT_DB_LEASES, VAULT_CHANGE_LEASE,
+			     case_id, VAULT_ID_LEN, itk_buf_ptr(o->b),
+			     itk_buf_len(o->b), 0);
 }
 
 itk_err
@@ -443,8 +420,8 @@ out:
 itk_err
 vault_op_release(vault_op *o, const uint8_t case_id[VAULT_ID_LEN])
 {
-	return op_remove(o, VAULT_DB_LEASES, VAULT_CHANGE_LEASE, case_id,
-			 VAULT_ID_LEN);
+	return vault_txn_del(&o->t, VAULT_DB_LEASES, VAULT_CHANGE_LEASE,
+			     case_id, VAULT_ID_LEN);
 }
 
 /* ------------------------------------------------------- case changes */
@@ -618,13 +595,9 @@ vault_op_note_dek(vault_op *o, const uint8_t case_id[VAULT_ID_LEN],
 	if (r != ITK_OK) {
 		return r;
 	}
-	if ((r = vault_db_put(o->t.txn, o->t.v, VAULT_DB_NOTES, k, sizeof(k),
-			      itk_buf_ptr(o->b), itk_buf_len(o->b),
-			      MDB_NOOVERWRITE)) != ITK_OK) {
-		return r;
-	}
-	return vault_txn_changed(&o->t, VAULT_CHANGE_NOTE, k, sizeof(k),
-				 itk_buf_ptr(o->b), itk_buf_len(o->b));
+	return vault_txn_put(&o->t, VAULT_DB_NOTES, VAULT_CHANGE_NOTE, k,
+			     sizeof(k), itk_buf_ptr(o->b), itk_buf_len(o->b),
+			     MDB_NOOVERWRITE);
 }
 
 /* -------------------------------------------------------------- tags */
@@ -658,18 +631,10 @@ vault_op_tag(vault_op *o, const uint8_t case_id[VAULT_ID_LEN], const char *tag,
 	if ((r == ITK_OK) == add) {
 		return ITK_OK; /* already so */
 	}
-	if (add) {
-		r = vault_db_put(o->t.txn, o->t.v, VAULT_DB_TAGS, k,
-				 VAULT_ID_LEN + n, &one, 1, 0);
-	} else {
-		r = vault_db_del(o->t.txn, o->t.v, VAULT_DB_TAGS, k,
-				 VAULT_ID_LEN + n);
-	}
-	if (r != ITK_OK) {
-		return r;
-	}
-	return vault_txn_changed(&o->t, VAULT_CHANGE_TAG, k, VAULT_ID_LEN + n,
-				 add ? &one : NULL, add ? 1 : 0);
+	return add ? vault_txn_put(&o->t, VAULT_DB_TAGS, VAULT_CHANGE_TAG, k,
+				   VAULT_ID_LEN + n, &one, 1, 0)
+		   : vault_txn_del(&o->t, VAULT_DB_TAGS, VAULT_CHANGE_TAG, k,
+				   VAULT_ID_LEN + n);
 }
 
 /* ------------------------------------------------------------ outbox */
@@ -697,14 +662,12 @@ vault_op_outbox_put(vault_op *o, const uint8_t case_id[VAULT_ID_LEN],
 	    (r = itk_buf_put(b, case_id, VAULT_ID_LEN)) != ITK_OK ||
 	    (r = itk_buf_put_u64(b, posted_at)) != ITK_OK ||
 	    (r = itk_buf_put_u32(b, (uint32_t)len)) != ITK_OK ||
-	    (r = itk_buf_put(b, sealed, len)) != ITK_OK ||
-	    (r = vault_db_put(o->t.txn, o->t.v, VAULT_DB_OUTBOX, reply_id,
-			      VAULT_ID_LEN, itk_buf_ptr(b), itk_buf_len(b),
-			      MDB_NOOVERWRITE)) != ITK_OK) {
+	    (r = itk_buf_put(b, sealed, len)) != ITK_OK) {
 		goto out;
 	}
-	r = vault_txn_changed(&o->t, VAULT_CHANGE_OUTBOX, reply_id,
-			      VAULT_ID_LEN, itk_buf_ptr(b), itk_buf_len(b));
+	r = vault_txn_put(&o->t, VAULT_DB_OUTBOX, VAULT_CHANGE_OUTBOX,
+			  reply_id, VAULT_ID_LEN, itk_buf_ptr(b),
+			  itk_buf_len(b), MDB_NOOVERWRITE);
 out:
 	itk_buf_free(b);
 	return r;
@@ -805,9 +768,9 @@ approvals_purge(vault_op *o, uint64_t now)
 		return vault_mdb_err(rc);
 	}
 	for (size_t i = 0; i < n; i++) {
-		if ((r = op_remove(o, VAULT_DB_APPROVALS,
-				   VAULT_CHANGE_APPROVAL, dead[i],
-				   VAULT_APPROVAL_ID_LEN)) != ITK_OK) {
+		if ((r = vault_txn_del(&o->t, VAULT_DB_APPROVALS,
+				       VAULT_CHANGE_APPROVAL, dead[i],
+				       VAULT_APPROVAL_ID_LEN)) != ITK_OK) {
 			return r;
 		}
 	}
@@ -897,8 +860,8 @@ vault_op_approval_take(vault_op *o, const uint8_t id[VAULT_APPROVAL_ID_LEN],
 	    (r = approval_copy(&d, id, out, req)) != ITK_OK) {
 		return r;
 	}
-	return op_remove(o, VAULT_DB_APPROVALS, VAULT_CHANGE_APPROVAL, id,
-			 VAULT_APPROVAL_ID_LEN);
+	return vault_txn_del(&o->t, VAULT_DB_APPROVALS, VAULT_CHANGE_APPROVAL,
+			     id, VAULT_APPROVAL_ID_LEN);
 }
 
 itk_err
@@ -1424,8 +1387,9 @@ vault_outbox_sent(vault *v, const uint8_t (*ids)[VAULT_ID_LEN], size_t n,
 		}
 		/* Copy what we keep before the delete frees the page. */
 		memcpy(ov.reply_id, ids[i], VAULT_ID_LEN);
-		if ((r = op_remove(o, VAULT_DB_OUTBOX, VAULT_CHANGE_OUTBOX,
-				   ids[i], VAULT_ID_LEN)) != ITK_OK) {
+		if ((r = vault_txn_del(&o->t, VAULT_DB_OUTBOX,
+				       VAULT_CHANGE_OUTBOX, ids[i],
+				       VAULT_ID_LEN)) != ITK_OK) {
 			goto out;
 		}
 		memcpy(detail, "reply=", 6);

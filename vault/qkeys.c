@@ -331,12 +331,10 @@ vault_qkeys_import(vault *v, const vault_qkey *keys, size_t n, uint64_t now,
 		val[0] = VAULT_REC_VERSION;
 		memcpy(val + 1, keys[i].pk, ITK_PK_LEN);
 		itk_store_u64(val + 1 + ITK_PK_LEN, now);
-		if ((r = vault_db_put(t.txn, v, VAULT_DB_QUEUE_KEYS, k,
-				      sizeof(k), val, sizeof(val),
-				      MDB_NOOVERWRITE)) != ITK_OK ||
-		    (r = vault_txn_changed(&t, VAULT_CHANGE_QUEUE_KEY, k,
-					   sizeof(k), val, sizeof(val))) !=
-			ITK_OK) {
+		if ((r = vault_txn_put(&t, VAULT_DB_QUEUE_KEYS,
+				       VAULT_CHANGE_QUEUE_KEY, k, sizeof(k),
+				       val, sizeof(val), MDB_NOOVERWRITE)) !=
+		    ITK_OK) {
 			goto fail;
 		}
 		count++;
@@ -442,13 +440,9 @@ vault_txn_copy_put(vault_txn *t, const vault_message *m, itk_queue q)
 			     m->copy_ct, m->copy_ct_len, b)) != ITK_OK) {
 		goto out;
 	}
-	if ((r = vault_db_put(t->txn, t->v, VAULT_DB_COPIES, m->submission_id,
-			      VAULT_ID_LEN, itk_buf_ptr(b), itk_buf_len(b),
-			      MDB_NOOVERWRITE)) != ITK_OK) {
-		goto out;
-	}
-	r = vault_txn_changed(t, VAULT_CHANGE_COPY, m->submission_id,
-			      VAULT_ID_LEN, itk_buf_ptr(b), itk_buf_len(b));
+	r = vault_txn_put(t, VAULT_DB_COPIES, VAULT_CHANGE_COPY,
+			  m->submission_id, VAULT_ID_LEN, itk_buf_ptr(b),
+			  itk_buf_len(b), MDB_NOOVERWRITE);
 out:
 	itk_buf_free(b);
 	return r;
@@ -533,12 +527,8 @@ case_key_store(vault_txn *t, const uint8_t case_id[VAULT_ID_LEN],
 		goto out;
 	}
 	memcpy(val, itk_buf_ptr(b), sizeof(val));
-	if ((r = vault_db_put(t->txn, t->v, VAULT_DB_CASE_KEYS, case_id,
-			      VAULT_ID_LEN, val, sizeof(val), 0)) != ITK_OK) {
-		goto out;
-	}
-	r = vault_txn_changed(t, VAULT_CHANGE_CASE_KEY, case_id, VAULT_ID_LEN,
-			      val, sizeof(val));
+	r = vault_txn_put(t, VAULT_DB_CASE_KEYS, VAULT_CHANGE_CASE_KEY,
+			  case_id, VAULT_ID_LEN, val, sizeof(val), 0);
 out:
 	itk_buf_free(b);
 	return r;
@@ -663,11 +653,9 @@ rewrap_copy(vault_txn *t, const uint8_t id[VAULT_ID_LEN], const vault_qkey *to,
 			     cv.ct_len, b)) != ITK_OK) {
 		goto out;
 	}
-	if ((r = vault_db_put(t->txn, t->v, VAULT_DB_COPIES, id, VAULT_ID_LEN,
-			      itk_buf_ptr(b), itk_buf_len(b), 0)) != ITK_OK ||
-	    (r = vault_txn_changed(t, VAULT_CHANGE_COPY, id, VAULT_ID_LEN,
-				   itk_buf_ptr(b), itk_buf_len(b))) !=
-		ITK_OK) {
+	if ((r = vault_txn_put(t, VAULT_DB_COPIES, VAULT_CHANGE_COPY, id,
+			       VAULT_ID_LEN, itk_buf_ptr(b), itk_buf_len(b),
+			       0)) != ITK_OK) {
 		goto out;
 	}
 	(*moved)++;

@@ -479,6 +479,31 @@ change_db(vault_change kind)
 }
 
 itk_err
+vault_txn_put(vault_txn *t, vault_db db, vault_change kind, const uint8_t *key,
+	      size_t klen, const uint8_t *val, size_t vlen, unsigned flags)
+{
+	itk_err r;
+
+	if ((r = vault_db_put(t->txn, t->v, db, key, klen, val, vlen,
+			      flags)) != ITK_OK) {
+		return r;
+	}
+	return vault_txn_changed(t, kind, key, klen, val, vlen);
+}
+
+itk_err
+vault_txn_del(vault_txn *t, vault_db db, vault_change kind, const uint8_t *key,
+	      size_t klen)
+{
+	itk_err r;
+
+	if ((r = vault_db_del(t->txn, t->v, db, key, klen)) != ITK_OK) {
+		return r;
+	}
+	return vault_txn_changed(t, kind, key, klen, NULL, 0);
+}
+
+itk_err
 vault_txn_changed(vault_txn *t, vault_change kind, const uint8_t *key,
 		  size_t klen, const uint8_t *val, size_t vlen)
 {

@@ -203,6 +203,15 @@ void vault_txn_abort(vault_txn *t);
 itk_err vault_txn_changed(vault_txn *t, vault_change kind, const uint8_t *key,
 			  size_t klen, const uint8_t *val,
 			  size_t vlen) ITK_WUR;
+/* Stores key -> val in db (mdb_put's flags), then hands the change to
+ * vault_txn_changed as kind: the one way a record is written and logged. */
+itk_err vault_txn_put(vault_txn *t, vault_db db, vault_change kind,
+		      const uint8_t *key, size_t klen, const uint8_t *val,
+		      size_t vlen, unsigned flags) ITK_WUR;
+/* Deletes key from db, then logs the deletion (val NULL) as kind;
+ * ITK_E_NOT_FOUND when absent. */
+itk_err vault_txn_del(vault_txn *t, vault_db db, vault_change kind,
+		      const uint8_t *key, size_t klen) ITK_WUR;
 
 /* Records (record.c).  Encoders append to b; decoders never read past
  * the value and fail with ITK_E_FORMAT / ITK_E_VERSION. */
