@@ -963,6 +963,20 @@ read_only_open_of_a_copy(void **state)
 	vault_free(ro);
 }
 
+/* n messages of sz random bytes each (so distinct ids) in sealed, which
+ * holds n * sz bytes; no labels. */
+static void
+rand_batch(vault_message *ms, uint8_t *sealed, size_t n, size_t sz)
+{
+	for (size_t i = 0; i < n; i++) {
+		memset(&ms[i], 0, sizeof(ms[i]));
+		randombytes_buf(sealed + i * sz, sz);
+		ms[i].sealed = sealed + i * sz;
+		ms[i].sealed_len = sz;
+		itk_sha256(ms[i].submission_id, ms[i].sealed, sz);
+	}
+}
+
 static void
 map_full_is_all_or_nothing(void **state)
 {
@@ -978,13 +992,7 @@ map_full_is_all_or_nothing(void **state)
 	vault *v = open_vault(512 * 1024);
 
 	while (r == ITK_OK && batches < 100) {
-		for (size_t i = 0; i < BATCH; i++) {
-			memset(&ms[i], 0, sizeof(ms[i]));
-			randombytes_buf(sealed[i], SZ);
-			ms[i].sealed = sealed[i];
-			ms[i].sealed_len = SZ;
-			itk_sha256(ms[i].submission_id, sealed[i], SZ);
-		}
+		rand_batch(ms, sealed[0], BATCH, SZ);
 		r = vault_commit(v, ms, BATCH, NULL, 0, NULL);
 		if (r == ITK_OK) {
 			stored += BATCH;
@@ -1041,13 +1049,7 @@ map_grown_by_another_process_is_adopted(void **state)
 			_exit(2);
 		}
 		for (int round = 0; round < 4; round++) {
-			for (size_t i = 0; i < BATCH; i++) {
-				memset(&ms[i], 0, sizeof(ms[i]));
-				randombytes_buf(sealed[i], SZ);
-				ms[i].sealed = sealed[i];
-				ms[i].sealed_len = SZ;
-				itk_sha256(ms[i].submission_id, sealed[i], SZ);
-			}
+			rand_batch(ms, sealed[0], BATCH, SZ);
 			if (vault_commit(cv, ms, BATCH, NULL, 0, NULL) !=
 			    ITK_OK) {
 				_exit(3);
