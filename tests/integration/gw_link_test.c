@@ -423,21 +423,7 @@ save_key(itk_secret_key *k, const char *name)
 	assert_int_equal(itk_key_save(k, path, NULL, NULL), ITK_OK);
 }
 
-static itk_secret_key *
-gen(itk_key_kind kind, const char *name, uint64_t nb, uint64_t na)
-{
-	itk_key_info t;
-	itk_secret_key *k = NULL;
-
-	memset(&t, 0, sizeof(t));
-	t.kind = kind;
-	t.created = (uint64_t)time(NULL);
-	t.not_before = nb;
-	t.not_after = na;
-	snprintf(t.name, sizeof(t.name), "%s", name);
-	assert_int_equal(itk_key_generate(&t, &k), ITK_OK);
-	return k;
-}
+#include "../unit/keygen.h"
 
 static void
 write_file(const char *name, const void *p, size_t n)

@@ -8,29 +8,14 @@
 #ifndef ITK_TEST_GW_FIXTURE_H
 #define ITK_TEST_GW_FIXTURE_H
 
+#include "keygen.h"
+
 static char dir[64];
 static itk_secret_key *rk, *ik;
 static gw_receipt_key *grk;
 static gw_spool *spool;
 static gw_submit *sub;
 static gw_intake_key keys[1];
-
-/* A new key of kind valid from nb to na (0: unbounded); the caller frees
- * it with itk_key_free. */
-static itk_secret_key *
-gen(itk_key_kind kind, const char *name, uint64_t nb, uint64_t na)
-{
-	itk_key_info t;
-	itk_secret_key *k = NULL;
-
-	memset(&t, 0, sizeof(t));
-	t.kind = kind;
-	t.not_before = nb;
-	t.not_after = na;
-	snprintf(t.name, sizeof(t.name), "%s", name);
-	assert_int_equal(itk_key_generate(&t, &k), ITK_OK);
-	return k;
-}
 
 /* Makes all of the above in /tmp/itk-test-<tag>-XXXXXX, the submit side
  * taking bodies of up to max_body bytes.  0, or -1 on any failure (a
