@@ -92,6 +92,11 @@ parse_one(itk_reader *rd, itk_key_info *k)
 		ITK_OK) {
 		return r;
 	}
+	/* A NUL inside would make the name shorter than its length says:
+	 * one header, two readings. */
+	if (memchr(name, '\0', nl) != NULL) {
+		return ITK_E_FORMAT;
+	}
 	memcpy(k->name, name, nl);
 	k->name[nl] = '\0';
 	k->role = (itk_role)role;

@@ -156,6 +156,9 @@ test_bad_fields(void **state)
 	assert_int_equal(parse_altered(OFF_NAME, '/'), ITK_E_FORMAT);
 	assert_int_equal(parse_altered(OFF_NAME, '.'), ITK_E_FORMAT);
 	assert_int_equal(parse_altered(OFF_NAME, 0), ITK_E_FORMAT);
+	/* A NUL inside the name ("al\0ce"): shorter than its length says
+	 * (found by fuzz_opkeys: it did not pack back to the same bytes). */
+	assert_int_equal(parse_altered(OFF_NAME + 2, 0), ITK_E_FORMAT);
 	/* More operators than the store may hold. */
 	assert_int_equal(parse_altered(OFF_COUNT, 0xff), ITK_E_TOO_BIG);
 }
