@@ -158,8 +158,9 @@ struct triage_rules {
 	/* Built after parsing (build_index): see "Index" below. */
 	struct ikey *keys;
 	size_t nkeys;
-	struct tent *table; /* size tmask + 1 */
+	uint32_t *table; /* size tmask + 1; see struct ikey */
 	uint32_t tmask;
+	unsigned kbits; /* low bits of a table entry: key index + 1 */
 	struct owner *owners;
 	size_t nowners;
 	uint32_t lex_first[LEXICONS_MAX]; /* owner chains, 0 = end */
@@ -176,6 +177,13 @@ struct triage_rules {
 	/* Neighbouring keys, (low << 32 | high) code points, sorted. */
 	uint64_t keypair[KEYROWS_MAX * KEYROW_CP_MAX];
 	size_t nkeypairs;
+	/* When no key is on two rows or twice on one: the row and place of
+	 * each key below LOW_CP (row * (KEYROW_CP_MAX + 1) + place + 1, 0 =
+	 * not a key; rows KEYROW_CP_MAX + 1 apart so that the last key of a
+	 * row and the first of the next are never adjacent), so that
+	 * neighbours cost two loads. */
+	uint16_t keypos[LOW_CP];
+	bool keypos_ok;
 };
 
 struct cpmask {
@@ -203,17 +211,17 @@ struct owner {
 	uint8_t cap;   /* pattern atom wants a capitalised token */
 };
 
-/* A table slot: the key's hash beside its index, so that a probe that
- * misses reads only the table. */
-struct tent {
-	uint32_t hash;
-	uint32_t key; /* key index + 1, 0 empty */
-};
-
+/*
+ * A key.  A table entry is the key's index + 1 in its low kbits bits and
+ * the top bits of the key's hash above them, so that a probe that misses
+ * reads only the table, which is kept small (a load on it was most of the
+ * classifier's time when it did not fit the cache).
+ */
 struct ikey {
-	uint32_t off, len; /* in strings */
+	uint32_t off; /* in strings */
+	uint16_t len; /* bytes */
+	uint8_t kind; /* A_EXACT, A_PREFIX or A_SUFFIX */
 	uint32_t hash;
-	uint8_t kind;  /* A_EXACT, A_PREFIX or A_SUFFIX */
 	uint32_t head; /* owner chain */
 };
 
@@ -951,24 +959,38 @@ slot_of(uint32_t h)
 	return h;
 }
 
+/* memcmp for the short words here, without a library call. */
+static bool
+same_bytes(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (a[i] != b[i]) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* The key of kind with these n bytes, or NULL. */
 static const struct ikey *
 key_find(const triage_rules *r, unsigned kind, uint32_t h, const char *s,
 	 size_t n)
 {
+	uint32_t kmask = ((uint32_t)1 << r->kbits) - 1;
+
 	for (uint32_t i = slot_of(h) & r->tmask;; i = (i + 1) & r->tmask) {
-		const struct tent *e = &r->table[i];
+		uint32_t e = r->table[i];
 		const struct ikey *k;
 
-		if (e->key == 0) {
+		if (e == 0) {
 			return NULL;
 		}
-		if (e->hash != h) {
+		if ((e & ~kmask) != (h & ~kmask)) {
 			continue;
 		}
-		k = &r->keys[e->key - 1];
+		k = &r->keys[(e & kmask) - 1];
 		if (k->kind == kind && k->len == n &&
-		    memcmp(r->strings + k->off, s, n) == 0) {
+		    same_bytes(r->strings + k->off, s, n)) {
 			return k;
 		}
 	}
@@ -987,6 +1009,19 @@ add_owner(triage_rules *r, uint32_t *head, unsigned type, uint32_t id,
 	*head = (uint32_t)++r->nowners;
 }
 
+/* Enters key j (its hash set) into table t of mask + 1 slots. */
+static void
+table_put(const triage_rules *r, uint32_t *t, uint32_t mask, uint32_t j)
+{
+	uint32_t h = r->keys[j].hash, kmask = ((uint32_t)1 << r->kbits) - 1;
+	uint32_t i = slot_of(h) & mask;
+
+	while (t[i] != 0) {
+		i = (i + 1) & mask;
+	}
+	t[i] = (h & ~kmask) | (j + 1);
+}
+
 /* The key of kind for the n bytes at strings + off, found or added. */
 static struct ikey *
 key_put(triage_rules *r, unsigned kind, uint32_t off, uint32_t n)
@@ -995,22 +1030,16 @@ key_put(triage_rules *r, unsigned kind, uint32_t off, uint32_t n)
 	uint32_t h = key_hash(kind, s, n);
 	const struct ikey *found = key_find(r, kind, h, s, n);
 	struct ikey *k;
-	uint32_t i = slot_of(h) & r->tmask;
-
 	if (found != NULL) {
 		return &r->keys[found - r->keys];
-	}
-	while (r->table[i].key != 0) {
-		i = (i + 1) & r->tmask;
 	}
 	k = &r->keys[r->nkeys];
 	memset(k, 0, sizeof(*k));
 	k->off = off;
-	k->len = n;
+	k->len = (uint16_t)n;
 	k->hash = h;
 	k->kind = (uint8_t)kind;
-	r->table[i].hash = h;
-	r->table[i].key = (uint32_t)++r->nkeys;
+	table_put(r, r->table, r->tmask, (uint32_t)r->nkeys++);
 	return k;
 }
 
@@ -1052,6 +1081,34 @@ index_word(triage_rules *r, const struct atom *a, unsigned type, uint32_t id)
 		}
 	}
 	add_owner(r, &k->head, type, id, a->cap);
+	return ITK_OK;
+}
+
+/* Rebuilds the table for the keys there are (the size above counted
+ * every byte of every prefix): half full at most, and small enough to
+ * stay in cache. */
+static itk_err
+table_shrink(triage_rules *r)
+{
+	size_t tsize = 16;
+	uint32_t *t;
+
+	while (tsize < 2 * (r->nkeys + 1)) {
+		tsize *= 2;
+	}
+	if (tsize >= (size_t)r->tmask + 1) {
+		return ITK_OK;
+	}
+	t = calloc(tsize, sizeof(*t));
+	if (t == NULL) {
+		return ITK_E_NOMEM;
+	}
+	for (size_t j = 0; j < r->nkeys; j++) {
+		table_put(r, t, (uint32_t)(tsize - 1), (uint32_t)j);
+	}
+	free(r->table);
+	r->table = t;
+	r->tmask = (uint32_t)(tsize - 1);
 	return ITK_OK;
 }
 
@@ -1122,6 +1179,20 @@ build_letters(triage_rules *r)
 		}
 	}
 	qsort(r->keypair, r->nkeypairs, sizeof(r->keypair[0]), cmp_u64);
+	r->keypos_ok = true;
+	for (size_t row = 0; row < r->nkeyrows; row++) {
+		for (size_t i = 0; i < r->keyrow_len[row]; i++) {
+			uint32_t cp = r->keyrow[row][i];
+
+			if (cp >= LOW_CP || r->keypos[cp] != 0) {
+				r->keypos_ok = false;
+			} else {
+				r->keypos[cp] =
+				    (uint16_t)(row * (KEYROW_CP_MAX + 1) + i +
+					       1);
+			}
+		}
+	}
 	return ITK_OK;
 }
 
@@ -1140,7 +1211,12 @@ build_index(triage_rules *r)
 		nkeys +=
 		    a->kind == A_PREFIX || a->kind == A_SUFFIX ? a->len : 1;
 	}
-	/* At most half full, so that a probe ends soon. */
+	/* Under ATOMS_MAX * 256 keys: kbits stays under 24, leaving the
+	 * entries 8+ bits of hash.  At most half full while building. */
+	r->kbits = 1;
+	while (((size_t)1 << r->kbits) <= nkeys) {
+		r->kbits++;
+	}
 	while (tsize < 2 * nkeys) {
 		tsize *= 2;
 	}
@@ -1195,6 +1271,7 @@ build_index(triage_rules *r)
 			r->classes[r->nclasses++] = (uint8_t)cl;
 		}
 	}
+	rc = rc == ITK_OK ? table_shrink(r) : rc;
 	return rc == ITK_OK ? build_letters(r) : rc;
 }
 
@@ -1769,6 +1846,12 @@ keyboard_neighbours(const triage_rules *r, uint32_t a, uint32_t b)
 
 	if (a == b) {
 		return true;
+	}
+	if (r->keypos_ok && a < LOW_CP && b < LOW_CP) {
+		unsigned pa = r->keypos[a], pb = r->keypos[b];
+
+		/* Same row, next to each other (see keypos). */
+		return pa != 0 && pb != 0 && (pa == pb + 1 || pb == pa + 1);
 	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;

@@ -89,6 +89,10 @@ tt_fold(uint32_t c)
 	if (c < 0x80) {
 		return c;
 	}
+	/* The common case in these messages, before the other ranges. */
+	if (c >= 0x430 && c <= 0x44f) {
+		return c;
+	}
 	if (c >= 0xc0 && c <= 0xde && c != 0xd7) {
 		return c + 32;
 	}
@@ -123,8 +127,14 @@ tt_fold(uint32_t c)
 static enum script
 script_of(uint32_t c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-		return S_LAT;
+	if (c < 0x80) {
+		return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+			   ? S_LAT
+			   : S_NONE;
+	}
+	/* Cyrillic first: the common case (the ranges are disjoint). */
+	if (c >= 0x400 && c <= 0x481) {
+		return S_CYR;
 	}
 	if ((c >= 0xc0 && c <= 0x24f && c != 0xd7 && c != 0xf7) ||
 	    (c >= 0x1e00 && c <= 0x1eff)) {
@@ -399,10 +409,11 @@ tt_tokenize(const char *text, size_t len, tt_tokens *t)
 			continue;
 		}
 		c = utf8_next(s, len, &i);
-		if (is_invisible(c)) {
+		/* Invisible characters and marks are never ASCII. */
+		if (c >= 0x80 && is_invisible(c)) {
 			continue;
 		}
-		if (is_mark(c)) {
+		if (c >= 0x80 && is_mark(c)) {
 			/* и + breve = й, і + diaeresis = ї, е + diaeresis = е
 			 */
 			if (b.n > 0 && c == 0x306 && b.cp[b.n - 1] == 0x438) {

@@ -293,6 +293,90 @@ engine_language_counting(void **state)
 	triage_rules_free(r);
 }
 
+/*
+ * The index walks a token's prefixes and suffixes only while some rule
+ * word continues them: words longer than, equal to and shorter than a
+ * prefix or suffix word, with and without shorter words of their own.
+ */
+static void
+engine_prefix_suffix_walk(void **state)
+{
+	const char *text = "version 1\n"
+			   "[signal a]\nany абвгд* zа*\n"
+			   "[signal b]\nany *ость\n"
+			   "[signal c]\nany аб*\n"
+			   "[queue]\nsurrender = a\ncaptivity = b\n"
+			   "casualty = c\nother =\n"
+			   "[urgency]\nlow =\n"
+			   "[language ru]\nwords да\n[language uk]\nwords "
+			   "так\n"
+			   "[language en]\nwords yes\n";
+	triage_rules *r = NULL;
+	char err[256];
+
+	assert_int_equal(parse_str(text, &r, err, sizeof(err)), ITK_OK);
+	assert_int_equal(q_of(r, "абвгдейка"), ITK_QUEUE_SURRENDER);
+	assert_int_equal(q_of(r, "АБВГД"), ITK_QUEUE_SURRENDER);
+	/* Shorter than the prefix word, but a shorter word matches. */
+	assert_int_equal(q_of(r, "абвг"), ITK_QUEUE_CASUALTY);
+	assert_int_equal(q_of(r, "абвжд"), ITK_QUEUE_CASUALTY);
+	assert_int_equal(q_of(r, "а"), ITK_QUEUE_OTHER);
+	assert_int_equal(q_of(r, "вабвгд"), ITK_QUEUE_OTHER);
+	/* One-byte then two-byte letters. */
+	assert_int_equal(q_of(r, "zабв"), ITK_QUEUE_SURRENDER);
+	assert_int_equal(q_of(r, "zб"), ITK_QUEUE_OTHER);
+	assert_int_equal(q_of(r, "z"), ITK_QUEUE_OTHER);
+	/* Suffixes: longer, equal, shorter, and a near miss. */
+	assert_int_equal(q_of(r, "радость"), ITK_QUEUE_CAPTIVITY);
+	assert_int_equal(q_of(r, "ость"), ITK_QUEUE_CAPTIVITY);
+	assert_int_equal(q_of(r, "сть"), ITK_QUEUE_OTHER);
+	assert_int_equal(q_of(r, "радасть"), ITK_QUEUE_OTHER);
+	triage_rules_free(r);
+}
+
+/*
+ * Letters beyond the table (code points of 0x800 and up) and keyboard
+ * mashing, both with rows whose keys are all distinct and with a key on
+ * two rows; a full 32-key row must not make its last key a neighbour of
+ * the next row's first.
+ */
+static void
+engine_letters_and_keyboard(void **state)
+{
+	static const char *const kb[] = {
+	    "[settings]\nkeyboard ñasdf ghjk\n",
+	    "[settings]\nkeyboard ñasdf fghj\n",
+	};
+	triage_rules *r;
+
+	for (size_t i = 0; i < sizeof(kb) / sizeof(kb[0]); i++) {
+		char extra[256];
+
+		snprintf(extra, sizeof(extra),
+			 "[language other]\nwords hola\nletters ñ ạ\n%s",
+			 kb[i]);
+		r = rules_with(extra);
+		/* ạ (U+1EA1) is found above the table: a tie, first wins. */
+		assert_int_equal(lang_of(r, "bạn yes"), ITK_LANG_OTHER);
+		assert_int_equal(lang_of(r, "ban yes"), ITK_LANG_EN);
+		/* Neighbouring keys throughout: mashing, ignored. */
+		assert_int_equal(lang_of(r, "ñasdf да"), ITK_LANG_RU);
+		/* Two pairs in four: not mashing, ñ makes it other. */
+		assert_int_equal(lang_of(r, "ñdsña да"), ITK_LANG_OTHER);
+		/* Under five letters: never mashing. */
+		assert_int_equal(lang_of(r, "ñasd да"), ITK_LANG_OTHER);
+		triage_rules_free(r);
+	}
+	/* Row one: 31 letters then ñ; row two starts with ç. */
+	r = rules_with("[language other]\nwords hola\nletters ñ ç\n"
+		       "[settings]\nkeyboard "
+		       "abcdefghijklmnopqrstuvwxyzабвгдñ çжз\n");
+	assert_int_equal(lang_of(r, "ñçñçñ да"), ITK_LANG_OTHER);
+	/* Same row, adjacent: д and ñ. */
+	assert_int_equal(lang_of(r, "дñдñд да"), ITK_LANG_RU);
+	triage_rules_free(r);
+}
+
 /* ---- the built-in rules, one case per rule of the guide ---- */
 
 typedef struct {
@@ -553,6 +637,8 @@ main(void)
 	    cmocka_unit_test(default_rules_match_the_file),
 	    cmocka_unit_test(engine_patterns),
 	    cmocka_unit_test(engine_language_counting),
+	    cmocka_unit_test(engine_prefix_suffix_walk),
+	    cmocka_unit_test(engine_letters_and_keyboard),
 	    cmocka_unit_test(guide_queue),
 	    cmocka_unit_test(guide_urgency),
 	    cmocka_unit_test(guide_language),
