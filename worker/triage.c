@@ -1418,11 +1418,12 @@ typedef struct {
 	uint32_t *amb_tok;
 	uint16_t *amb_mask;
 	/* (token, pattern) pairs where a pattern's first slot matches,
-	 * chained per signal from sig_head (index + 1, 0 = end).  Grown by
-	 * doubling up to starts_cap. */
+	 * chained per signal from sig_head (index + 1, 0 = end), exceptions
+	 * ([1]) apart from matches ([0]) so that each pass walks only its
+	 * own.  Grown by doubling up to starts_cap. */
 	struct start *starts;
 	size_t nstarts, starts_alloc, starts_cap;
-	uint32_t sig_head[SIGNALS_MAX];
+	uint32_t sig_head[SIGNALS_MAX][2];
 	uint32_t *stamp; /* per pattern: last token + 1 it started at */
 	bool fired[SIGNALS_MAX];
 } ctx;
@@ -1610,29 +1611,23 @@ signal_fires_at(ctx *c, size_t si)
 	const triage_rules *r = c->r;
 	uint32_t gen = (uint32_t)si + 1;
 
-	for (uint32_t x = c->sig_head[si]; x != 0; x = c->starts[x - 1].next) {
+	for (uint32_t x = c->sig_head[si][1]; x != 0;
+	     x = c->starts[x - 1].next) {
 		const struct start *st = &c->starts[x - 1];
 		const struct pattern *p = &r->pats[st->pat];
-		long end;
+		long end = match_rest(c, p, 1, st->tok);
 
-		if (!p->except) {
-			continue;
-		}
-		end = match_rest(c, p, 1, st->tok);
 		for (long j = (long)st->tok; j <= end; j++) {
 			c->covered[j] = gen;
 		}
 	}
-	for (uint32_t x = c->sig_head[si]; x != 0; x = c->starts[x - 1].next) {
+	for (uint32_t x = c->sig_head[si][0]; x != 0;
+	     x = c->starts[x - 1].next) {
 		const struct start *st = &c->starts[x - 1];
 		const struct pattern *p = &r->pats[st->pat];
-		long end;
+		long end = match_rest(c, p, 1, st->tok);
 		bool clear;
 
-		if (p->except) {
-			continue;
-		}
-		end = match_rest(c, p, 1, st->tok);
 		clear = end >= 0;
 		for (long j = (long)st->tok; clear && j <= end; j++) {
 			clear = c->covered[j] != gen;
@@ -1651,7 +1646,7 @@ static bool
 add_start(ctx *c, size_t i, uint32_t pat)
 {
 	struct start *st;
-	uint16_t si;
+	uint32_t *head;
 
 	if (c->stamp[pat] == (uint32_t)i + 1) {
 		return true;
@@ -1672,12 +1667,12 @@ add_start(ctx *c, size_t i, uint32_t pat)
 		c->starts = p;
 		c->starts_alloc = n;
 	}
-	si = c->r->pat_sig[pat];
+	head = &c->sig_head[c->r->pat_sig[pat]][c->r->pats[pat].except];
 	st = &c->starts[c->nstarts];
 	st->tok = (uint32_t)i;
 	st->pat = pat;
-	st->next = c->sig_head[si];
-	c->sig_head[si] = (uint32_t)++c->nstarts;
+	st->next = *head;
+	*head = (uint32_t)++c->nstarts;
 	return true;
 }
 
